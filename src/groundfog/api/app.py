@@ -1,0 +1,52 @@
+"""The ASGI app: mounts every service's operations, special routes and the console."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+import groundfog
+from groundfog.api.auth import BearerTokenMiddleware
+from groundfog.api.errors import install_error_handlers
+from groundfog.api.operations import operations_router
+
+if TYPE_CHECKING:
+    from groundfog.platform import Platform
+
+
+def create_app(platform: "Platform") -> FastAPI:
+    app = FastAPI(
+        title="groundfog",
+        version=groundfog.__version__,
+        description="The AWS machine-learning engineering stack, running on your own machine.",
+    )
+    app.state.platform = platform
+    install_error_handlers(app)
+    if platform.config.api_token:
+        app.add_middleware(BearerTokenMiddleware, token=platform.config.api_token)
+
+    @app.get("/health", tags=["platform"])
+    def health() -> dict[str, Any]:
+        with platform.state.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return {
+            "status": "ok",
+            "version": groundfog.__version__,
+            "state": platform.state.dialect,
+            "objects": platform.config.objects_url,
+        }
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def console_home() -> str:
+        from groundfog.console import render_home
+
+        return render_home(platform)
+
+    from groundfog.storage.api import router as storage_router
+
+    app.include_router(storage_router, prefix="/api/storage", tags=["storage"])
+    for name, service in platform.services.items():
+        app.include_router(operations_router(name, service))
+    return app

@@ -1,0 +1,73 @@
+"""Expose ``@operation`` methods as ``POST /api/<service>/<Operation>`` routes.
+
+The request model is derived from the method's signature, so the OpenAPI schema, the
+validation messages and the remote SDK all follow the service code with no second
+declaration to keep in step.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Body
+from pydantic import ConfigDict, create_model
+
+from groundfog.core.service import Service, operations_of
+
+
+def jsonable(value: Any) -> Any:
+    """Serialise what an operation returned (models, lists, dicts, scalars)."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def request_model(service_name: str, op_name: str, method: Callable[..., Any]) -> type:
+    hints = typing.get_type_hints(method)
+    fields: dict[str, Any] = {}
+    for name, param in inspect.signature(method).parameters.items():
+        if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+            continue
+        annotation = hints.get(name, Any)
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[name] = (annotation, default)
+    return create_model(  # type: ignore[call-overload]
+        f"{service_name.capitalize()}{op_name}Request",
+        __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
+        **fields,
+    )
+
+
+def _endpoint(method: Callable[..., Any], model: type) -> Callable[..., Any]:
+    has_required = any(f.is_required() for f in model.model_fields.values())  # type: ignore[attr-defined]
+
+    def endpoint(body: Any = Body(...) if has_required else Body(None)) -> Any:
+        kwargs = {} if body is None else {name: getattr(body, name) for name in body.model_fields_set}
+        return jsonable(method(**kwargs))
+
+    endpoint.__annotations__ = {"body": model if has_required else model | None}
+    endpoint.__doc__ = inspect.getdoc(method)
+    return endpoint
+
+
+def operations_router(service_name: str, service: Service) -> APIRouter:
+    router = APIRouter(prefix=f"/api/{service_name}", tags=[service_name])
+    for op_name, method in sorted(operations_of(service).items()):
+        model = request_model(service_name, op_name, method)
+        router.add_api_route(
+            f"/{op_name}",
+            _endpoint(method, model),
+            methods=["POST"],
+            name=f"{service_name}.{op_name}",
+            summary=(inspect.getdoc(method) or op_name).splitlines()[0],
+        )
+    return router

@@ -1,0 +1,120 @@
+"""The remote SDK: a running server's services, with the embedded ones' methods.
+
+>>> import groundfog as gf
+>>> p = gf.connect("http://127.0.0.1:8750")
+>>> p.events.test_event_pattern(event_pattern={"source": ["aws.s3"]}, event={...})
+"""
+
+from __future__ import annotations
+
+import importlib
+import typing
+from functools import cache
+from typing import Any
+
+import httpx
+from pydantic import TypeAdapter
+
+from groundfog.core.errors import GroundfogError, ServiceUnavailable, error_from_dict
+
+# Where each remote service's local class lives, so results come back as the same types.
+SERVICE_CLASSES = {
+    "storage": "groundfog.storage:StorageService",
+    "events": "groundfog.events:EventsService",
+    "topics": "groundfog.events:TopicsService",
+    "metrics": "groundfog.metrics:MetricsService",
+}
+
+
+@cache
+def _service_class(name: str) -> type:
+    module, _, attr = SERVICE_CLASSES[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@cache
+def _operation(service: str, method: str) -> tuple[str, TypeAdapter | None]:
+    cls = _service_class(service)
+    fn = getattr(cls, method, None)
+    op_name = getattr(fn, "__groundfog_operation__", None)
+    if not op_name:
+        raise AttributeError(f"{service} has no operation {method!r}")
+    hints = typing.get_type_hints(fn)
+    returns = hints.get("return")
+    adapter = None if returns in (None, type(None), Any) else TypeAdapter(returns)
+    return op_name, adapter
+
+
+def raise_for_error(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"message": response.text or response.reason_phrase}
+    raise error_from_dict(body if isinstance(body, dict) else {"message": str(body)}, response.status_code)
+
+
+class RemoteService:
+    """Each method call is one ``POST /api/<service>/<Operation>``."""
+
+    def __init__(self, name: str, http: httpx.Client) -> None:
+        self._name = name
+        self._http = http
+
+    def call(self, op_name: str, kwargs: dict[str, Any]) -> Any:
+        from groundfog.api.operations import jsonable
+
+        try:
+            response = self._http.post(f"/api/{self._name}/{op_name}", json=jsonable(kwargs))
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(f"groundfog server at {self._http.base_url} is unreachable: {exc}") from None
+        raise_for_error(response)
+        return response.json()
+
+    def __getattr__(self, method: str) -> Any:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        op_name, adapter = _operation(self._name, method)
+
+        def invoke(**kwargs: Any) -> Any:
+            result = self.call(op_name, kwargs)
+            return adapter.validate_python(result) if adapter is not None else result
+
+        invoke.__name__ = method
+        return invoke
+
+
+class RemotePlatform:
+    """What ``groundfog.connect(url)`` returns: ``.storage``, ``.events``, ``.topics``, ``.metrics``."""
+
+    def __init__(self, url: str, *, token: str | None = None, timeout: float = 60.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        for name in SERVICE_CLASSES:
+            setattr(self, name, RemoteService(name, self._http))
+        from groundfog.storage.client import RemoteStorage
+
+        storage = RemoteService("storage", self._http)
+        self.storage = RemoteStorage(self._http, lambda op, kw: storage.__getattr__(op)(**kw))
+
+    def health(self) -> dict[str, Any]:
+        try:
+            response = self._http.get("/health")
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(f"groundfog server at {self.url} is unreachable: {exc}") from None
+        raise_for_error(response)
+        return response.json()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "RemotePlatform":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["RemotePlatform", "GroundfogError"]

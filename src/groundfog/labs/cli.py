@@ -1,0 +1,38 @@
+"""``groundfog lab [NAME]``: list the labs, or run one and show its checks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from groundfog.cli.common import JsonOption, command, output
+
+
+@command
+def lab(
+    name: Annotated[str | None, typer.Argument(help="The lab to run; omit to list them.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a seed note as a self-checking lab (no NAME: list the labs)."""
+    from dataclasses import asdict
+
+    from groundfog.labs import LABS, run_lab
+
+    if name is None:
+        output([{"name": lab.name, "note": lab.note} for lab in LABS.values()], as_json=as_json, columns=["name", "note"])
+        return
+    result = run_lab(name)
+    if as_json:
+        output({**asdict(result), "passed": result.passed}, as_json=True)
+    else:
+        from rich.console import Console
+
+        console = Console()
+        console.print(f"[bold]{result.name}[/bold]: [italic]{result.note}[/italic]")
+        for check in result.checks:
+            mark = "[green]✓[/green]" if check.passed else "[red]✗[/red]"
+            console.print(f" {mark} {check.claim}" + (f" — {check.detail}" if check.detail else ""))
+        console.print("[green]lab passed[/green]" if result.passed else "[red]lab FAILED[/red]")
+    if not result.passed:
+        raise typer.Exit(1)
