@@ -129,8 +129,15 @@ def command(fn: F) -> F:
             return fn(*args, **kwargs)
         except GroundfogError as exc:
             fail(str(exc), exc.exit_code)
-        except (OSError, ValueError) as exc:
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except OSError as exc:
             fail(str(exc), 1)
+        except Exception as exc:
+            # A bug, not the user's doing: one line unless they ask for the traceback.
+            if os.environ.get("GROUNDFOG_DEBUG"):
+                raise
+            fail(f"internal error ({type(exc).__name__}: {exc}); set GROUNDFOG_DEBUG=1 for the traceback", 70)
         finally:
             close_platform()
 
