@@ -26,12 +26,14 @@ def pg_available() -> bool:
     return _port_open("127.0.0.1", 5432)
 
 
-def _postgres_database(pg_available: bool) -> Iterator[str]:
+@pytest.fixture(scope="session")
+def pg_database(pg_available: bool, worker_id: str) -> Iterator[str]:
+    """One scratch database per test worker; each test gets its own schema in it."""
     if not pg_available:
         pytest.skip("PostgreSQL is not listening on 127.0.0.1:5432")
     import sqlalchemy as sa
 
-    name = f"gf_test_{uuid.uuid4().hex[:12]}"
+    name = f"gf_test_{worker_id}_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
@@ -43,13 +45,30 @@ def _postgres_database(pg_available: bool) -> Iterator[str]:
         admin.dispose()
 
 
+def _postgres_schema(database_url: str) -> Iterator[str]:
+    # A schema is far cheaper than a database to create and drop, and just as isolated
+    # once the connection's search_path points at it.
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{database_url}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def state_url(request: pytest.FixtureRequest, tmp_path: Path, pg_available: bool) -> Iterator[str]:
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty state store URL on each backend."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'state.db'}"
     else:
-        yield from _postgres_database(pg_available)
+        yield from _postgres_schema(request.getfixturevalue("pg_database"))
 
 
 @pytest.fixture(scope="session")

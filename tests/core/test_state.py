@@ -59,7 +59,8 @@ def test_two_processes_migrating_together_do_not_collide(state_url):
     for p in procs:
         _, err = p.communicate(timeout=60)
         assert p.returncode == 0, err.decode()
-    assert StateStore(state_url).migrate() == []
+    # Whatever else this process has registered may still be pending; ours is not.
+    assert not [m for m in StateStore(state_url).migrate() if m.startswith("test/")]
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path):
