@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from groundfog.cli.common import JsonOption, command, output
+
+if TYPE_CHECKING:
+    from groundfog.labs import LabResult
 
 
 @command
@@ -15,14 +18,20 @@ def lab(
     as_json: JsonOption = False,
 ) -> None:
     """Run a seed note as a self-checking lab (no NAME: list the labs)."""
-    from dataclasses import asdict
-
     from groundfog.labs import LABS, run_lab
 
     if name is None:
         output([{"name": lab.name, "note": lab.note} for lab in LABS.values()], as_json=as_json, columns=["name", "note"])
         return
     result = run_lab(name)
+    _show(result, as_json)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+def _show(result: "LabResult", as_json: bool) -> None:
+    from dataclasses import asdict
+
     if as_json:
         output({**asdict(result), "passed": result.passed}, as_json=True)
     else:
@@ -34,5 +43,3 @@ def lab(
             mark = "[green]✓[/green]" if check.passed else "[red]✗[/red]"
             console.print(f" {mark} {check.claim}" + (f" — {check.detail}" if check.detail else ""))
         console.print("[green]lab passed[/green]" if result.passed else "[red]lab FAILED[/red]")
-    if not result.passed:
-        raise typer.Exit(1)

@@ -1,0 +1,29 @@
+"""``groundfog demo``: the end-to-end scenario, on a throwaway home directory.
+
+It grows with each service: today it runs every lab (object uploads routed by
+EventBridge rules, the refused S3-notification route) and exits non-zero if any
+check fails.
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from groundfog.labs import LABS, run_lab
+
+
+def run_demo() -> None:
+    console = Console()
+    failed = 0
+    for name in LABS:
+        with console.status(f"running lab {name}"):
+            result = run_lab(name)
+        console.print(f"[bold]{name}[/bold]: [italic]{result.note}[/italic]")
+        for check in result.checks:
+            mark = "[green]✓[/green]" if check.passed else "[red]✗[/red]"
+            console.print(f"  {mark} {check.claim}")
+        failed += not result.passed
+    console.print("[green]demo passed[/green]" if not failed else f"[red]{failed} lab(s) failed[/red]")
+    if failed:
+        raise typer.Exit(1)
