@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from typer.testing import CliRunner
 
-from groundfog.cli import app
+from groundfog.cli.main import app
 
 
 def runner(tmp_path, monkeypatch, state_url=None):

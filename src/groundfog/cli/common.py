@@ -104,7 +104,8 @@ def parse_json_option(value: str | None, option: str) -> Any:
     if value.startswith("file://"):
         path = value[len("file://"):]
         try:
-            value = open(path, encoding="utf-8").read()
+            with open(path, encoding="utf-8") as f:
+                value = f.read()
         except OSError as exc:
             raise ValidationError(f"{option}: cannot read {path}: {exc.strerror}", field=option) from None
     try:

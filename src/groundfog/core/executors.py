@@ -34,7 +34,7 @@ from groundfog.core.errors import ValidationError
 
 if TYPE_CHECKING:
     from groundfog.core.clock import Clock
-    from groundfog.core.jobs import Job
+    from groundfog.core.job_models import Job
 
 __all__ = [
     "BOOT_ID",
