@@ -81,9 +81,9 @@ def _config(tmp_path: Path, objects: dict) -> dict:
     return {"home": str(tmp_path / "home"), "state_url": f"sqlite:///{tmp_path / 'state.db'}", **objects}
 
 
-def test_a_50_mb_object_streams_in_and_out_with_bounded_memory(tmp_path: Path, objects_store: dict) -> None:
+def test_a_50_mb_object_streams_in_and_out_with_bounded_memory(tmp_path: Path, objects_backend: dict) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", _MEMORY_PROBE, json.dumps(_config(tmp_path, objects_store))],
+        [sys.executable, "-c", _MEMORY_PROBE, json.dumps(_config(tmp_path, objects_backend))],
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -93,7 +93,7 @@ def test_a_50_mb_object_streams_in_and_out_with_bounded_memory(tmp_path: Path, o
     # Well under the object's size, and set by the chunk size, not the object size: a few
     # 1 MiB chunks locally; on S3, one 5 MiB upload part or 2 MiB read-ahead window plus
     # the copies s3fs/botocore/aiohttp keep in flight.
-    limit = 20 * MiB if objects_store["objects_url"].startswith("s3://") else 8 * MiB
+    limit = 20 * MiB if objects_backend["objects_url"].startswith("s3://") else 8 * MiB
     assert result["put_peak"] < limit, f"put peaked at {result['put_peak'] / MiB:.1f} MiB"
     assert result["get_peak"] < limit, f"get peaked at {result['get_peak'] / MiB:.1f} MiB"
 
@@ -118,8 +118,8 @@ def test_a_put_that_fails_mid_stream_leaves_nothing(storage_objects: Any) -> Non
 def test_a_put_killed_mid_stream_leaves_no_object_and_acknowledged_puts_survive(tmp_path: Path) -> None:
     # Local store: the interesting case, a temp file renamed into place (S3 uploads are
     # atomic by themselves; the failing-body test covers their abort path).
-    objects_store = {"objects_url": str(tmp_path / "objects")}
-    config = _config(tmp_path, objects_store)
+    objects_backend = {"objects_url": str(tmp_path / "objects")}
+    config = _config(tmp_path, objects_backend)
     child = subprocess.Popen(
         [sys.executable, "-c", _KILLED_WRITER, json.dumps(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -159,7 +159,7 @@ def test_a_put_killed_mid_stream_leaves_no_object_and_acknowledged_puts_survive(
         stale = time.time() - 2 * 3600
         for name in temp:
             os.utime(storage.backend.root / name, (stale, stale))
-        restarted = make_storage(home, f"sqlite:///{tmp_path / 'state.db'}", objects_store)
+        restarted = make_storage(home, f"sqlite:///{tmp_path / 'state.db'}", objects_backend)
         try:
             assert [b for b in blob_paths(restarted) if not b.startswith("data/")] == []
             assert restarted.get_object_bytes("data", "done.bin") == b"acknowledged" * 1000
