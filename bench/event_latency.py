@@ -34,7 +34,7 @@ def main() -> None:
             event_pattern={"source": ["aws.s3"], "detail-type": ["Object Created"],
                            "detail": {"bucket": {"name": ["bench"]}, "object": {"key": [{"prefix": "in/"}]}}},
         )
-        p.events.put_targets(rule="on-upload", targets=[{"Id": "fn", "Arn": fn.arn}])
+        p.events.put_targets(rule="on-upload", targets=[{"Id": "fn", "Arn": fn.function_arn}])
         latencies: list[float] = []
         for i in range(N + 50):
             key = f"in/{i:05d}.csv"

@@ -36,7 +36,7 @@ class Platform:
         self.config = config
         self.clock = clock or Clock()
         config.home.mkdir(parents=True, exist_ok=True)
-        self.state = StateStore(config.state_url)
+        self.state = StateStore(config.state_url, fsync=config.fsync)
         self.state.migrate()
         shared = {"config": config, "state": self.state, "clock": self.clock}
         self.events = EventsService(**shared)

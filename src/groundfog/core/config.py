@@ -25,6 +25,7 @@ _ENV = {
     "executor": "GROUNDFOG_EXECUTOR",
     "api_token": "GROUNDFOG_API_TOKEN",
     "objects_options": "GROUNDFOG_OBJECTS_OPTIONS",
+    "fsync": "GROUNDFOG_FSYNC",
 }
 EXECUTORS = ("local", "ray")
 
@@ -41,6 +42,9 @@ class Config:
     # fsspec storage options for a remote objects_url (endpoint_url, key, secret, ...).
     objects_options: dict = field(default_factory=dict)
     max_event_bytes: int = 256 * 1024
+    # Survive power loss, not only a killed process: fsync every object and commit.
+    # Off by default, as with SQLite's synchronous=NORMAL in WAL mode.
+    fsync: bool = False
 
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
@@ -77,6 +81,8 @@ class Config:
         for name, var in _ENV.items():
             if os.environ.get(var):
                 values[name] = os.environ[var]
+        if isinstance(values.get("fsync"), str):
+            values["fsync"] = str(values["fsync"]).lower() in ("1", "true", "yes", "on")
         if isinstance(values.get("objects_options"), str):
             try:
                 values["objects_options"] = json.loads(str(values["objects_options"]))

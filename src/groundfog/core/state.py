@@ -75,8 +75,9 @@ def normalise_url(url: str) -> str:
 class StateStore:
     """One engine, short transactions: ``read()`` for queries, ``write()`` for changes."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, fsync: bool = False) -> None:
         self.url = normalise_url(url)
+        self.fsync = fsync
         try:
             self.dialect = sa.engine.make_url(self.url).get_backend_name()
         except sa.exc.ArgumentError as exc:
@@ -103,7 +104,7 @@ class StateStore:
                 cur.execute("PRAGMA journal_mode=WAL")
                 # NORMAL in WAL mode survives a killed process (only power loss can drop
                 # the last commits), at a fraction of FULL's fsync cost.
-                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("PRAGMA synchronous=FULL" if self.fsync else "PRAGMA synchronous=NORMAL")
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.close()

@@ -8,7 +8,8 @@ so an acknowledged put survives ``kill -9`` and an interrupted one leaves no row
 Two layouts, for two kinds of store:
 
 - ``LocalBackend`` keeps ``<root>/<bucket>/<key>`` (the tree a user can browse). A
-  write goes to ``<root>/.groundfog-tmp/``, is fsynced, then renamed into place.
+  write goes to ``<root>/.groundfog-tmp/``, then is renamed into place (fsynced
+  first when ``Config.fsync`` asks for survival of power loss).
   Because overwrites reuse the path, the critical sections (publish + index commit,
   index delete + unlink, open + index read) run under a per-key lock shared by every
   process on the machine (``flock`` on striped lock files).
@@ -96,28 +97,57 @@ class BlobBackend(Protocol):
         ...
 
 
-def backend_for(url: str, options: dict[str, Any] | None = None) -> BlobBackend:
+def backend_for(url: str, options: dict[str, Any] | None = None, *, fsync: bool = False) -> BlobBackend:
     """A plain path or ``file://`` URL is a local directory; any other scheme is fsspec."""
     parsed = urlparse(url)
     if parsed.scheme in ("", "file") or (len(parsed.scheme) == 1 and os.name == "nt"):
-        return LocalBackend(parsed.path if parsed.scheme == "file" else url)
+        return LocalBackend(parsed.path if parsed.scheme == "file" else url, fsync=fsync)
     return FsspecBackend(url, options or {})
 
 
-def _reader(f: IO[bytes], start: int, end: int | None) -> Iterator[bytes]:
-    try:
-        if start:
-            f.seek(start)
-        remaining = None if end is None else max(0, end - start)
-        while remaining is None or remaining > 0:
-            data = f.read(CHUNK if remaining is None else min(CHUNK, remaining))
-            if not data:
-                break
-            if remaining is not None:
-                remaining -= len(data)
-            yield data
-    finally:
-        f.close()
+class _Reader:
+    """A byte range of an open file, read in chunks; it also offers the file itself,
+    so a local-to-local download can be a kernel copy (``sendfile``)."""
+
+    def __init__(self, f: IO[bytes], start: int, end: int | None) -> None:
+        self.file, self.start, self.end = f, start, end
+
+    def __iter__(self) -> Iterator[bytes]:
+        f = self.file
+        try:
+            if self.start:
+                f.seek(self.start)
+            remaining = None if self.end is None else max(0, self.end - self.start)
+            while remaining is None or remaining > 0:
+                data = f.read(CHUNK if remaining is None else min(CHUNK, remaining))
+                if not data:
+                    break
+                if remaining is not None:
+                    remaining -= len(data)
+                yield data
+        finally:
+            f.close()
+
+    def sendfile(self, out_fd: int) -> None:
+        """Copy the range into ``out_fd`` inside the kernel, then close the source."""
+        try:
+            in_fd = self.file.fileno()
+            end = os.fstat(in_fd).st_size if self.end is None else self.end
+            offset = self.start
+            while offset < end:
+                sent = os.sendfile(out_fd, in_fd, offset, min(end - offset, 1 << 30))
+                if sent == 0:
+                    break
+                offset += sent
+        finally:
+            self.file.close()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _reader(f: IO[bytes], start: int, end: int | None) -> _Reader:
+    return _Reader(f, start, end)
 
 
 # --------------------------------------------------------------------------- local
@@ -183,7 +213,8 @@ class _LocalWriter:
 
     def commit(self) -> None:
         self.file.flush()
-        os.fsync(self.file.fileno())
+        if self._backend.fsync:
+            os.fsync(self.file.fileno())
         self.file.close()
         try:
             self._backend._publish(self._tmp, self._target)
@@ -202,8 +233,11 @@ class LocalBackend:
 
     versioned_paths = False  # readers keep an open file: POSIX keeps replaced bytes alive for them
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.root = Path(root).expanduser().resolve()
+        # A rename is atomic and page-cache writes survive a killed process; fsync
+        # (bytes, then the directory entry) only adds survival of power loss.
+        self.fsync = fsync
         self.tmp_dir = self.root / TMP_DIR
         self._locks = _StripedLocks(self.root / LOCK_DIR)
 
@@ -278,11 +312,12 @@ class LocalBackend:
                 if exc.errno == errno.ENAMETOOLONG:
                     raise ValidationError(f"Key path {path!r} is too long for this filesystem", field="Key") from None
                 raise
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)  # the rename itself survives a crash
-        finally:
-            os.close(dir_fd)
+        if self.fsync:
+            dir_fd = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)  # the rename itself survives power loss
+            finally:
+                os.close(dir_fd)
 
     # bytes -------------------------------------------------------------------
 

@@ -207,17 +207,7 @@ def _save(storage: Any, bucket: str, key: str, root: Path, path: Path, done: lis
     resolved_root, resolved = root.resolve(), path.resolve()
     if resolved != resolved_root and resolved_root not in resolved.parents:
         raise ValidationError(f"key {key!r} would be written outside {str(root)!r}", field="DST")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
-    result = storage.get_object(bucket, key)
-    try:
-        with open(tmp, "wb") as f:
-            for chunk in result.iter_chunks():
-                f.write(chunk)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    result = storage.get_file(bucket, key, path)
     done.append({"action": "download", "source": f"s3://{bucket}/{key}", "destination": str(path), "size": result.size})
 
 

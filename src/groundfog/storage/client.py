@@ -122,6 +122,12 @@ class RemoteStorage:
     def get_object_bytes(self, bucket: str, key: str, range: str | None = None) -> bytes:  # noqa: A002
         return self.get_object(bucket, key, range=range).read()
 
+    def get_file(self, bucket: str, key: str, path: str | os.PathLike[str]) -> ObjectInfo:
+        """Download an object into a local file, streamed (the file appears whole or not at all)."""
+        result = self.get_object(bucket, key)
+        result.save(path)
+        return ObjectInfo(**result.model_dump(include=set(ObjectInfo.model_fields)))
+
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
             raise AttributeError(name)

@@ -9,6 +9,10 @@ reads like an S3 response.
 
 from __future__ import annotations
 
+import os
+import uuid
+from pathlib import Path
+
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -73,6 +77,26 @@ class GetObjectResult(ObjectInfo):
     def read(self) -> bytes:
         """The whole body in memory; prefer iterating for large objects."""
         return b"".join(self.iter_chunks())
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Stream the body into a file; the file appears whole or not at all."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+        try:
+            with open(tmp, "wb") as f:
+                sendfile = getattr(self.body, "sendfile", None)
+                if sendfile is not None and hasattr(os, "sendfile"):
+                    body, self.body = self.body, iter(())
+                    sendfile(f.fileno())
+                else:
+                    for chunk in self.iter_chunks():
+                        f.write(chunk)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return target
 
     def close(self) -> None:
         close = getattr(self.body, "close", None)

@@ -17,7 +17,6 @@ b'ell'
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import uuid
@@ -32,6 +31,7 @@ from groundfog.core.names import arn, validate_bucket_name
 from groundfog.core.service import Service, operation
 from groundfog.storage.backends import BlobBackend, BlobWriter, backend_for
 from groundfog.storage.bodies import chunks as body_chunks
+from groundfog.storage.etag import OverlappedMD5
 from groundfog.storage.listing import decode_token, encode_token, scan
 from groundfog.storage.models import (
     Bucket,
@@ -92,7 +92,7 @@ class StorageService(Service):
     ) -> None:
         super().__init__(config=config, state=state, clock=clock)
         self.bus = bus
-        self.backend = backend or backend_for(config.objects_url, config.objects_options)
+        self.backend = backend or backend_for(config.objects_url, config.objects_options, fsync=config.fsync)
         self.max_object_size = max_object_size
         self.superseded_retention = superseded_retention
         self._sequencer = Sequencer()
@@ -179,7 +179,7 @@ class StorageService(Service):
         path = self.backend.path_for(bucket, key, version)
         self._queue_pending(path)
         writer = self._guard(path, self.backend.open_write, path)
-        md5 = hashlib.md5(usedforsecurity=False)
+        md5 = OverlappedMD5()
         size = 0
         try:
             for chunk in chunks:
@@ -193,6 +193,7 @@ class StorageService(Service):
                 md5.update(chunk)
                 writer.write(chunk)
         except BaseException:
+            md5.close()
             writer.abort()
             self._unqueue(path)
             raise
@@ -396,6 +397,12 @@ class StorageService(Service):
     def get_object_bytes(self, bucket: str, key: str, range: str | None = None) -> bytes:  # noqa: A002
         """The whole (or ranged) body in memory: for small objects."""
         return self.get_object(bucket, key, range=range).read()
+
+    def get_file(self, bucket: str, key: str, path: str | os.PathLike[str]) -> ObjectInfo:
+        """Download an object into a local file, streamed (the file appears whole or not at all)."""
+        result = self.get_object(bucket, key)
+        result.save(path)
+        return ObjectInfo(**result.model_dump(include=set(ObjectInfo.model_fields)))
 
     @operation
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
