@@ -3,32 +3,33 @@
 >>> from groundfog.storage import StorageService, ObjectInfo
 """
 
-from groundfog.storage.backends import BlobBackend, FsspecBackend, LocalBackend, backend_for
-from groundfog.storage.models import (
-    Bucket,
-    DeleteError,
-    DeleteObjectsResult,
-    GetObjectResult,
-    ListObjectsResult,
-    ObjectInfo,
-    ObjectSummary,
-)
-from groundfog.storage.service import StorageService
-from groundfog.storage.validation import parse_range, validate_key
+from __future__ import annotations
 
-__all__ = [
-    "BlobBackend",
-    "Bucket",
-    "DeleteError",
-    "DeleteObjectsResult",
-    "FsspecBackend",
-    "GetObjectResult",
-    "ListObjectsResult",
-    "LocalBackend",
-    "ObjectInfo",
-    "ObjectSummary",
-    "StorageService",
-    "backend_for",
-    "parse_range",
-    "validate_key",
-]
+from typing import TYPE_CHECKING
+
+from groundfog.core.lazy import lazy_exports
+
+_EXPORTS = {
+    "BlobBackend": "groundfog.storage.backends",
+    "Bucket": "groundfog.storage.models",
+    "DeleteError": "groundfog.storage.models",
+    "DeleteObjectsResult": "groundfog.storage.models",
+    "FsspecBackend": "groundfog.storage.backends",
+    "GetObjectResult": "groundfog.storage.models",
+    "ListObjectsResult": "groundfog.storage.models",
+    "LocalBackend": "groundfog.storage.backends",
+    "ObjectInfo": "groundfog.storage.models",
+    "ObjectSummary": "groundfog.storage.models",
+    "StorageService": "groundfog.storage.service",
+    "backend_for": "groundfog.storage.backends",
+    "parse_range": "groundfog.storage.validation",
+    "validate_key": "groundfog.storage.validation",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:
+    from groundfog.storage.backends import BlobBackend, FsspecBackend, LocalBackend, backend_for
+    from groundfog.storage.models import Bucket, DeleteError, DeleteObjectsResult, GetObjectResult, ListObjectsResult, ObjectInfo, ObjectSummary
+    from groundfog.storage.service import StorageService
+    from groundfog.storage.validation import parse_range, validate_key
