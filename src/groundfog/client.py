@@ -16,6 +16,7 @@ import httpx
 from pydantic import TypeAdapter
 
 from groundfog.core.errors import GroundfogError, ServiceUnavailable, error_from_dict
+from groundfog.core.serialize import to_jsonable
 
 # Where each remote service's local class lives, so results come back as the same types.
 SERVICE_CLASSES = {
@@ -63,10 +64,8 @@ class RemoteService:
         self._http = http
 
     def call(self, op_name: str, kwargs: dict[str, Any]) -> Any:
-        from groundfog.api.operations import jsonable
-
         try:
-            response = self._http.post(f"/api/{self._name}/{op_name}", json=jsonable(kwargs))
+            response = self._http.post(f"/api/{self._name}/{op_name}", json=to_jsonable(kwargs))
         except httpx.TransportError as exc:
             raise ServiceUnavailable(f"groundfog server at {self._http.base_url} is unreachable: {exc}") from None
         raise_for_error(response)

@@ -15,20 +15,8 @@ from typing import Any
 from fastapi import APIRouter, Body
 from pydantic import ConfigDict, create_model
 
+from groundfog.core.serialize import to_jsonable
 from groundfog.core.service import Service, operations_of
-
-
-def jsonable(value: Any) -> Any:
-    """Serialise what an operation returned (models, lists, dicts, scalars)."""
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value
 
 
 def request_model(service_name: str, op_name: str, method: Callable[..., Any]) -> type:
@@ -52,7 +40,7 @@ def _endpoint(method: Callable[..., Any], model: type) -> Callable[..., Any]:
 
     def endpoint(body: Any = Body(...) if has_required else Body(None)) -> Any:
         kwargs = {} if body is None else {name: getattr(body, name) for name in body.model_fields_set}
-        return jsonable(method(**kwargs))
+        return to_jsonable(method(**kwargs))
 
     endpoint.__annotations__ = {"body": model if has_required else model | None}
     endpoint.__doc__ = inspect.getdoc(method)

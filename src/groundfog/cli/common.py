@@ -21,6 +21,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from groundfog.core.errors import GroundfogError
+from groundfog.core.serialize import to_jsonable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,21 +53,9 @@ def close_platform() -> None:
         _platform = None
 
 
-def to_jsonable(value: Any) -> Any:
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json", by_alias=True)
-    if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value
-
-
 def output(value: Any, *, as_json: bool, columns: Sequence[str] | None = None, title: str | None = None) -> None:
     """Print JSON (``--json``) or a rich table of ``columns`` for lists of records."""
-    data = to_jsonable(value)
+    data = to_jsonable(value, by_alias=True)
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return
