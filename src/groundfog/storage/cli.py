@@ -22,7 +22,7 @@ from groundfog.cli.common import JsonOption, command, output, parse_json_option,
 from groundfog.core.errors import ValidationError
 from groundfog.core.names import validate_bucket_name
 
-app = typer.Typer(help="Buckets and objects (S3): mb, rb, ls, cp, rm.", no_args_is_help=True)
+app = typer.Typer(help="Buckets and objects (S3): mb, rb, ls, cp, rm, and bucket notifications.", no_args_is_help=True)
 
 Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Act on every object under the prefix / every file under the directory.")]
 
@@ -261,3 +261,33 @@ def rm(
     else:
         for k in deleted:
             typer.echo(f"delete: s3://{bucket}/{k}")
+
+
+@app.command("put-bucket-notification-configuration")
+@command
+def put_notification(
+    bucket: Annotated[str, typer.Option("--bucket", help="The bucket's name.")],
+    notification_configuration: Annotated[
+        str,
+        typer.Option(
+            "--notification-configuration",
+            help='JSON (or file://path): {"EventBridgeConfiguration": {}} sends every object event to the '
+            "default event bus; TopicConfigurations / LambdaFunctionConfigurations deliver directly.",
+        ),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Set where a bucket's object events go (as `aws s3api put-bucket-notification-configuration`)."""
+    configuration = parse_json_option(notification_configuration, "--notification-configuration")
+    platform().storage.put_bucket_notification_configuration(bucket, configuration)
+    output(platform().storage.get_bucket_notification_configuration(bucket), as_json=as_json)
+
+
+@app.command("get-bucket-notification-configuration")
+@command
+def get_notification(
+    bucket: Annotated[str, typer.Option("--bucket", help="The bucket's name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show where a bucket's object events go."""
+    output(platform().storage.get_bucket_notification_configuration(bucket), as_json=as_json)
