@@ -104,3 +104,52 @@ def test_classic_notification_reaches_a_function_and_pipelines_are_refused(local
     assert (record["eventName"], record["s3"]["configurationId"], record["s3"]["object"]["key"]) == (
         "ObjectCreated:Put", "csv", "a.csv"
     )
+
+
+def test_rules_with_prefix_and_suffix_filters_on_the_key_ignore_other_objects(local_platform: Any, tmp_path: Path) -> None:
+    events, storage = local_platform.events, local_platform.storage
+    module, code_path, received = _recorder(tmp_path)
+    function_arn = events.create_function(name="on-key", handler=f"{module}.handler", code_path=code_path).function_arn
+    for name, key_filter in (("by-prefix", {"prefix": "incoming/"}), ("by-suffix", {"suffix": ".csv"})):
+        events.put_rule(
+            name=name,
+            event_pattern={"source": ["aws.s3"], "detail-type": ["Object Created"],
+                           "detail": {"bucket": {"name": ["data"]}, "object": {"key": [key_filter]}}},
+        )
+        events.put_targets(rule=name, targets=[{"Id": "fn", "Arn": function_arn, "InputTransformer": {
+            "InputPathsMap": {"key": "$.detail.object.key"},
+            "InputTemplate": f'{{"rule": "{name}", "key": <key>}}'}}])
+    storage.create_bucket("data")
+    storage.put_bucket_notification_configuration("data", {"EventBridgeConfiguration": {}})
+
+    for key in ("incoming/a.csv", "incoming/notes.txt", "archive/b.csv", "archive/readme.md"):
+        storage.put_object("data", key, b"x")
+    assert events.drain(timeout=20)
+
+    got = sorted((e["rule"], e["key"]) for e in received())
+    assert got == [
+        ("by-prefix", "incoming/a.csv"),
+        ("by-prefix", "incoming/notes.txt"),
+        ("by-suffix", "archive/b.csv"),
+        ("by-suffix", "incoming/a.csv"),
+    ]
+
+
+def test_object_created_event_has_eventbridges_documented_s3_shape(local_platform: Any, tmp_path: Path) -> None:
+    events, storage = local_platform.events, local_platform.storage
+    module, code_path, received = _recorder(tmp_path)
+    function_arn = events.create_function(name="shape", handler=f"{module}.handler", code_path=code_path).function_arn
+    events.put_rule(name="all-s3", event_pattern={"source": ["aws.s3"]})
+    events.put_targets(rule="all-s3", targets=[{"Id": "fn", "Arn": function_arn}])
+    storage.create_bucket("data")
+    storage.put_bucket_notification_configuration("data", {"EventBridgeConfiguration": {}})
+    storage.put_object("data", "k.csv", b"12345")
+    assert events.drain(timeout=20)
+
+    [event] = received()
+    assert set(event) >= {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+    detail = event["detail"]
+    assert set(detail) >= {"version", "bucket", "object", "request-id", "requester", "reason"}
+    assert detail["bucket"] == {"name": "data"}
+    assert {"key", "size", "etag", "sequencer"} <= set(detail["object"])
+    assert detail["object"]["size"] == 5
