@@ -58,3 +58,16 @@ def token_server(tmp_path):
     with RunningServer(p, _free_port()) as running:
         yield running
     p.close()
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory):
+    """One server for a whole module, on SQLite: for tests that send thousands of requests."""
+    from groundfog import Platform
+    from groundfog.core.config import Config
+
+    home = tmp_path_factory.mktemp("server")
+    p = Platform(Config(home=home / "home", state_url=f"sqlite:///{home / 'state.db'}"))
+    with RunningServer(p, _free_port()) as running:
+        yield running
+    p.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import httpx
 import pytest
@@ -51,6 +52,25 @@ def test_malformed_requests_name_the_field(server, body, fragment):
     r = httpx.post(server.url + "/api/storage/CreateBucket", json=body)
     assert r.status_code == 400
     assert fragment in r.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("/api/events/DescribeRule", {"name": "a\x00"}, "name"),  # PostgreSQL refuses NUL in text
+        ("/api/events/ListRules", {"name_prefix": "a\x00"}, "name_prefix"),
+        ("/api/topics/Publish", {"topic_arn": "t", "message": "a\ud800"}, "message"),  # no encoder takes it
+        ("/api/events/PutRule", {"name": "r", "event_pattern": {"source": ["a\ud800"]}}, "event_pattern.source[0]"),
+        ("/api/events/PutRule", {"name": "r", "event_pattern": {"a\ud800": ["x"]}}, "event_pattern"),
+    ],
+)
+def test_text_that_cannot_be_stored_is_a_validation_error_naming_the_field(server, path, body, field):
+    # Found by tests/api/test_api_fuzz.py: JSON escapes (\u0000, \ud800) decode to
+    # strings that failed deep in a query or an encoder, as 500s.
+    r = httpx.post(server.url + path, content=json.dumps(body), headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json()["__type"] == "ValidationException" and r.json()["field"] == field
+    assert server.platform.events.list_rules() == []
 
 
 def test_non_json_body_and_unknown_operation_are_4xx(server):

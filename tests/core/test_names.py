@@ -1,7 +1,7 @@
 import pytest
 
 from groundfog.core.errors import ValidationError
-from groundfog.core.names import arn, name_from_arn, validate_bucket_name, validate_name
+from groundfog.core.names import arn, name_from_arn, validate_bucket_name, validate_name, validate_prefix
 
 
 def test_arn_has_the_documented_shape():
@@ -59,3 +59,12 @@ def test_bad_bucket_names_say_which_rule(name, fragment):
     with pytest.raises(ValidationError) as err:
         validate_bucket_name(name)
     assert fragment in str(err.value)
+
+
+def test_a_prefix_is_a_string_no_longer_than_the_names_it_could_match():
+    assert validate_prefix("orders-", "NamePrefix", max_length=64) == "orders-"
+    with pytest.raises(ValidationError, match="at most 64") as raised:
+        validate_prefix("x" * 65, "NamePrefix", max_length=64)
+    assert raised.value.field == "NamePrefix"
+    with pytest.raises(ValidationError, match="must be a string"):
+        validate_prefix(["x"], "NamePrefix", max_length=64)

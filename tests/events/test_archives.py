@@ -81,3 +81,27 @@ def test_archive_and_replay_arguments_are_checked(events):
         events.start_replay("x", "arn:groundfog:events:local:000000000000:archive/none", 0, 5, {"Arn": BUS})
     events.delete_archive("arch")
     assert events.list_archives() == []
+
+
+def test_replay_times_and_retention_out_of_range_are_validation_errors(events):
+    # Found by tests/api/test_api_fuzz.py: these were 500s, and the replay row was
+    # written before the answer failed.
+    archive = events.create_archive("arch", BUS)
+    for start, end in ((0, 1e300), (-1e308, 5), (0, 10**400), (0, "nan"), ("0000-12-31T00:00:00Z", 5)):
+        with pytest.raises(ValidationError, match="out of range|not a time") as raised:
+            events.start_replay("r", archive.archive_arn, start, end, {"Arn": BUS})
+        assert raised.value.field in ("EventStartTime", "EventEndTime")
+    assert events.list_replays() == []
+    with pytest.raises(ValidationError, match="RetentionDays") as raised:
+        events.create_archive("other", BUS, retention_days=2**63)
+    assert raised.value.field == "RetentionDays"
+    assert [a.archive_name for a in events.list_archives()] == ["arch"]
+
+
+def test_a_name_prefix_longer_than_any_name_is_a_validation_error(events):
+    # Found by tests/api/test_api_fuzz.py: SQLite refuses LIKE patterns over 50,000
+    # characters, and that was a 500.
+    for list_by_prefix in (events.list_archives, events.list_replays, events.list_event_buses, events.list_rules):
+        with pytest.raises(ValidationError, match="NamePrefix must be at most") as raised:
+            list_by_prefix(name_prefix="a" * 70_000)
+        assert raised.value.field == "NamePrefix"

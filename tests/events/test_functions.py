@@ -37,6 +37,15 @@ def test_a_handler_that_cannot_be_imported_is_refused_by_name(events):
     assert events.list_functions() == []
 
 
+def test_a_code_path_that_cannot_be_a_path_is_a_validation_error(events):
+    # Found by tests/api/test_api_fuzz.py: "~nosuchuser" and NUL were 500s.
+    for code_path in ("~gf-no-such-user/code", "/tmp/a\x00b"):
+        with pytest.raises(ValidationError) as raised:
+            events.create_function("f", handler="operator:eq", code_path=code_path)
+        assert raised.value.field == "CodePath"
+    assert events.list_functions() == []
+
+
 def test_a_raising_handler_is_a_function_error(events):
     events.create_function("bad", handler="gf_event_handlers:fail")
     with pytest.raises(FunctionError, match="RuntimeError: target failed on purpose") as err:

@@ -239,6 +239,22 @@ def test_put_events_reports_each_bad_entry_like_eventbridge(events):
     assert "EventId" in result["Entries"][1]
 
 
+def test_entries_with_a_bad_bus_time_or_unstorable_detail_fail_alone(events):
+    # Found by tests/api/test_api_fuzz.py: a non-string EventBusName failed the whole
+    # request with a 500; an out-of-range Time did too.
+    result = events.put_events([
+        entry({"ok": 1}, EventBusName=["default"]),
+        entry({"ok": 2}, EventBusName={"Name": "default"}),
+        entry({"ok": 3}, Time=1e300),
+        {"Source": "s", "DetailType": "t", "Detail": '{"a": "\\u0000"}'},
+        entry({"ok": 4}),
+    ])
+    codes = [e.get("ErrorCode") for e in result["Entries"]]
+    assert codes == ["InvalidArgument", "InvalidArgument", "InvalidArgument", "MalformedDetail", None]
+    assert "EventBusName" in result["Entries"][0]["ErrorMessage"]
+    assert result["FailedEntryCount"] == 4
+
+
 def test_event_time_and_resources_are_kept(events, calls):
     fn = deploy(events, "fn")
     events.put_rule("r", event_pattern={"resources": [{"prefix": "arn:x"}]})

@@ -165,6 +165,16 @@ def test_filter_policies_are_checked_when_subscribing(events, tmp_path):
     assert events.topics.list_subscriptions() == []
 
 
+def test_a_file_endpoint_that_cannot_be_a_path_is_a_validation_error(events):
+    # Found by tests/api/test_api_fuzz.py: "~nosuchuser" made expanduser raise, a 500.
+    topic = events.topics.create_topic("t")
+    for endpoint in ("~gf-no-such-user/alerts.jsonl", "file://~gf-no-such-user/x", "/tmp/a\x00b"):
+        with pytest.raises(ValidationError) as raised:
+            events.topics.subscribe(topic.topic_arn, "file", endpoint)
+        assert raised.value.field == "Endpoint"
+    assert events.topics.list_subscriptions() == []
+
+
 def test_topics_are_idempotent_and_deleting_one_removes_its_subscriptions(events, tmp_path):
     first = events.topics.create_topic("alerts")
     assert events.topics.create_topic("alerts") == first

@@ -257,6 +257,26 @@ def test_deleting_an_unknown_alarm_deletes_nothing(metrics):
     assert metrics.describe_alarm_history("a")[0].history_summary == 'Alarm "a" deleted'
 
 
+def test_alarm_name_lists_and_prefixes_are_bounded(metrics):
+    # Found by tests/api/test_api_fuzz.py: a list longer than the store's bind-parameter
+    # limit, or a prefix longer than its LIKE-pattern limit, was a 500.
+    latency_alarm(metrics, "a")
+    for operation in (metrics.delete_alarms, metrics.enable_alarm_actions, metrics.disable_alarm_actions,
+                      lambda names: metrics.describe_alarms(alarm_names=names),
+                      lambda names: metrics.evaluate_alarms(alarm_names=names)):
+        with pytest.raises(ValidationError, match="at most 100 alarm names") as raised:
+            operation(["a"] * 101)
+        assert raised.value.field == "AlarmNames"
+    with pytest.raises(ValidationError, match="at most 255") as raised:
+        metrics.describe_alarms(alarm_name_prefix="a" * 70_000)
+    assert raised.value.field == "AlarmNamePrefix"
+    for bad_time in (1e300, 10**400, "9999-99-99"):
+        with pytest.raises(ValidationError) as raised:
+            metrics.describe_alarm_history(start_date=bad_time)
+        assert raised.value.field == "StartDate"
+    assert [a.alarm_name for a in metrics.describe_alarms()] == ["a"]
+
+
 def test_state_listeners_hear_every_change_even_when_one_fails(metrics):
     heard = []
 

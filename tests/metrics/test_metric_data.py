@@ -212,6 +212,13 @@ BAD_ENTRIES = [
     ({"MetricName": "Latency", "Value": 1.0, "Timestamp": T0_TS - 15 * 86400}, "MetricData[1].Timestamp", "two weeks"),
     ({"MetricName": "Latency", "Value": 1.0, "Timestamp": T0_TS + 3 * 3600}, "MetricData[1].Timestamp", "two hours"),
     ({"MetricName": "Latency", "Value": 1.0, "Timestamp": "yesterday"}, "MetricData[1].Timestamp", "ISO 8601"),
+    # Found by tests/api/test_api_fuzz.py (these were 500s): numbers beyond any float,
+    # times beyond any datetime.
+    ({"MetricName": "Latency", "Value": 10**400}, "MetricData[1].Value", "out of range"),
+    ({"MetricName": "Latency", "Values": [1.0], "Counts": [10**400]}, "MetricData[1].Counts[0]", "out of range"),
+    ({"MetricName": "Latency", "Value": 1.0, "Timestamp": -1e308}, "MetricData[1].Timestamp", "out of range"),
+    ({"MetricName": "Latency", "Value": 1.0, "Timestamp": 10**400}, "MetricData[1].Timestamp", "out of range"),
+    ({"MetricName": "Latency", "Value": 1.0, "Timestamp": "nan"}, "MetricData[1].Timestamp", "out of range"),
     ({"MetricName": "Latency", "Values": [1.0, 2.0], "Counts": [1]}, "MetricData[1].Counts", "one count per value"),
     ({"MetricName": "Latency", "Values": [1.0, float("nan")]}, "MetricData[1].Values[1]", "not supported"),
     ({"MetricName": "Latency", "Values": [1.0] * 151}, "MetricData[1].Values", "at most 150"),

@@ -2,7 +2,9 @@
 
 The request model is derived from the method's signature, so the OpenAPI schema, the
 validation messages and the remote SDK all follow the service code with no second
-declaration to keep in step.
+declaration to keep in step. Every string in a request must also be storable text
+(``groundfog.core.text``): JSON can carry NUL and unpaired surrogates, which a service
+would otherwise meet only when a query or an encoder fails.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import ConfigDict, create_model
 
 from groundfog.core.serialize import to_jsonable
 from groundfog.core.service import Service, operations_of
+from groundfog.core.text import check_text
 
 
 def request_model(service_name: str, op_name: str, method: Callable[..., Any]) -> type:
@@ -40,6 +43,8 @@ def _endpoint(method: Callable[..., Any], model: type) -> Callable[..., Any]:
 
     def endpoint(body: Any = Body(...) if has_required else Body(None)) -> Any:
         kwargs = {} if body is None else {name: getattr(body, name) for name in body.model_fields_set}
+        for name, value in kwargs.items():
+            check_text(value, name)
         return to_jsonable(method(**kwargs))
 
     endpoint.__annotations__ = {"body": model if has_required else model | None}

@@ -38,6 +38,7 @@ from groundfog.core.job_models import ACTIVE, TERMINAL, Job, Listener, StatusTra
 from groundfog.core.job_supervision import JobSupervisor
 from groundfog.core.job_tables import job_from_row, jobs_table, lock_job_row
 from groundfog.core.names import validate_name
+from groundfog.core.paths import user_path
 
 __all__ = [
     "ACTIVE",
@@ -346,7 +347,7 @@ def _check_count(value: object, field: str) -> int | None:
 def _resolve_workdir(job_dir: Path, workdir: str | Path | None) -> Path:
     if workdir is None:
         return job_dir
-    path = Path(workdir).expanduser()
+    path = user_path(workdir, "workdir")
     if not path.is_absolute():
         return job_dir / path
     if not path.is_dir():

@@ -58,6 +58,15 @@ def validate_name(
     return value
 
 
+def validate_prefix(value: object, field: str, *, max_length: int) -> str:
+    """A name prefix to list by: a string no longer than the names it could match."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be a string, got {type(value).__name__}", field=field)
+    if len(value) > max_length:
+        raise ValidationError(f"{field} must be at most {max_length} characters long (got {len(value)})", field=field)
+    return value
+
+
 def validate_bucket_name(value: object, field: str = "Bucket") -> str:
     """S3's general-purpose bucket naming rules."""
     if not isinstance(value, str):

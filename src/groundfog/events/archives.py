@@ -17,14 +17,17 @@ import sqlalchemy as sa
 from pydantic import ValidationError as PydanticError
 
 from groundfog.core.errors import AlreadyExists, ResourceNotFound, ValidationError
-from groundfog.core.names import EVENTS_NAME, arn, name_from_arn, validate_name
+from groundfog.core.names import EVENTS_NAME, arn, name_from_arn, validate_name, validate_prefix
 from groundfog.core.service import operation
+from groundfog.core.times import epoch_seconds
 from groundfog.events import tables as t
 from groundfog.events.delivery import outbox_row
 from groundfog.events.models import Archive, Replay, ReplayDestination
 from groundfog.events.patterns import compile_pattern
-from groundfog.events.routing import bus_arn, rule_arn, to_epoch
+from groundfog.events.routing import bus_arn, rule_arn
 from groundfog.events.targets import parse_arn
+
+MAX_RETENTION_DAYS = 2**31 - 1  # what the 32-bit column holds; EventBridge sets no lower limit
 
 
 def _dt(epoch: float | None) -> datetime | None:
@@ -58,8 +61,12 @@ class ArchiveOperations:
         if event_pattern is not None:
             compiled = compile_pattern(event_pattern)
             pattern_text = event_pattern if isinstance(event_pattern, str) else compiled.source
-        if not isinstance(retention_days, int) or retention_days < 0:
-            raise ValidationError(f"RetentionDays must be 0 or more, got {retention_days!r}", field="RetentionDays")
+        if isinstance(retention_days, bool) or not isinstance(retention_days, int) \
+                or not 0 <= retention_days <= MAX_RETENTION_DAYS:
+            raise ValidationError(
+                f"RetentionDays must be a whole number from 0 to {MAX_RETENTION_DAYS}, got {retention_days!r}",
+                field="RetentionDays",
+            )
         with self.state.write() as conn:
             if conn.execute(sa.select(t.buses.c.name).where(t.buses.c.name == bus)).first() is None:
                 raise ResourceNotFound(f"Event bus {bus} does not exist.", field="EventSourceArn")
@@ -84,6 +91,7 @@ class ArchiveOperations:
     def list_archives(self, name_prefix: str | None = None, event_source_arn: str | None = None) -> list[Archive]:
         where = sa.true()
         if name_prefix:
+            validate_prefix(name_prefix, "NamePrefix", max_length=48)
             where = t.archives.c.name.startswith(name_prefix, autoescape=True)
         if event_source_arn:
             where = sa.and_(where, t.archives.c.bus == self._source_bus(event_source_arn))
@@ -112,8 +120,8 @@ class ArchiveOperations:
     ) -> Replay:
         """Replay an archive's events from ``[event_start_time, event_end_time)`` onto its bus."""
         validate_name(name, "ReplayName", pattern=EVENTS_NAME, max_length=64)
-        start = to_epoch(event_start_time, "EventStartTime")
-        end = to_epoch(event_end_time, "EventEndTime")
+        start = epoch_seconds(event_start_time, "EventStartTime")
+        end = epoch_seconds(event_end_time, "EventEndTime")
         if start >= end:
             raise ValidationError(
                 "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.",
@@ -178,6 +186,7 @@ class ArchiveOperations:
     def list_replays(self, name_prefix: str | None = None) -> list[Replay]:
         query = sa.select(t.replays).order_by(t.replays.c.started_at, t.replays.c.name)
         if name_prefix:
+            validate_prefix(name_prefix, "NamePrefix", max_length=64)
             query = query.where(t.replays.c.name.startswith(name_prefix, autoescape=True))
         with self.state.read() as conn:
             return [_replay_model(r) for r in conn.execute(query)]

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from groundfog.core.errors import AlreadyExists, GroundfogError, ResourceNotFound, ValidationError
 from groundfog.core.names import arn, name_from_arn, validate_name
+from groundfog.core.paths import user_path
 from groundfog.core.service import operation
 from groundfog.events import tables as t
 from groundfog.events.models import Function
@@ -77,7 +78,7 @@ def load_handler(handler: str, code_path: str | None = None) -> Callable[..., An
             field="Handler",
         )
     if code_path:
-        directory = str(Path(code_path).expanduser().resolve())
+        directory = str(user_path(code_path, "CodePath").resolve())
         if not Path(directory).is_dir():
             raise ValidationError(f"CodePath {code_path!r} is not a directory", field="CodePath")
         if directory not in sys.path:
@@ -173,7 +174,7 @@ class FunctionOperations:
         if description is not None and len(description) > 256:
             raise ValidationError("Description must be at most 256 characters", field="Description")
         if code_path:
-            code_path = str(Path(code_path).expanduser().resolve())
+            code_path = str(user_path(code_path, "CodePath").resolve())
         load_handler(handler, code_path)
         with self.state.write() as conn:
             if conn.execute(sa.select(t.functions.c.name).where(t.functions.c.name == name)).first():

@@ -42,20 +42,6 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def to_epoch(value: Any, field: str) -> float:
-    """A time given as a datetime, epoch seconds or ISO 8601 text, as epoch seconds."""
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return to_epoch(datetime.fromisoformat(value.strip().replace("Z", "+00:00")), field)
-        except ValueError:
-            pass
-    raise ValidationError(f"{field} {value!r} is not a time (ISO 8601 text or epoch seconds)", field=field)
-
-
 @dataclass(frozen=True)
 class RouteTarget:
     id: str

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError as PydanticError
 
 from groundfog.core.errors import AlreadyExists, LimitExceeded, ResourceInUse, ResourceNotFound, ValidationError
-from groundfog.core.names import EVENTS_NAME, name_from_arn, validate_name
+from groundfog.core.names import EVENTS_NAME, name_from_arn, validate_name, validate_prefix
 from groundfog.core.schedule import parse_schedule
 from groundfog.core.service import operation
 from groundfog.events import tables as t
@@ -45,9 +45,15 @@ def _bus_model(row: Any) -> EventBus:
                     creation_time=_dt(row.created_at))
 
 
-def bus_name(value: str | None) -> str:
-    """A bus name from a name or an event-bus ARN; None means the default bus."""
-    return name_from_arn(value) if value else "default"
+def bus_name(value: object) -> str:
+    """A bus name from a name or an event-bus ARN; None (or "") means the default bus."""
+    if value is None or value == "":
+        return "default"
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"EventBusName must be a name or an ARN (a string), got {type(value).__name__}", field="EventBusName"
+        )
+    return name_from_arn(value)
 
 
 class RuleOperations:
@@ -76,6 +82,7 @@ class RuleOperations:
     def list_event_buses(self, name_prefix: str | None = None) -> list[EventBus]:
         query = sa.select(t.buses).order_by(t.buses.c.name)
         if name_prefix:
+            validate_prefix(name_prefix, "NamePrefix", max_length=256)
             query = query.where(t.buses.c.name.startswith(name_prefix, autoescape=True))
         with self.state.read() as conn:
             return [_bus_model(r) for r in conn.execute(query)]
@@ -168,6 +175,7 @@ class RuleOperations:
         bus = bus_name(event_bus_name)
         query = sa.select(t.rules).where(t.rules.c.bus == bus).order_by(t.rules.c.name)
         if name_prefix:
+            validate_prefix(name_prefix, "NamePrefix", max_length=64)
             query = query.where(t.rules.c.name.startswith(name_prefix, autoescape=True))
         with self.state.read() as conn:
             self._require_bus(conn, bus)

@@ -23,12 +23,14 @@ import sqlalchemy as sa
 from groundfog.core.errors import PayloadTooLarge, ResourceNotFound, ValidationError
 from groundfog.core.names import ACCOUNT, REGION, name_from_arn
 from groundfog.core.service import Service, operation
+from groundfog.core.text import check_text
+from groundfog.core.times import epoch_seconds
 from groundfog.events import tables as t
 from groundfog.events.archives import ArchiveOperations
 from groundfog.events.delivery import Dispatcher, Failure, Outcome, attempt, outbox_row
 from groundfog.events.functions import FunctionOperations, FunctionRegistry
 from groundfog.events.models import DeadLetter
-from groundfog.events.routing import Snapshot, event_size, iso, load_snapshot, to_epoch
+from groundfog.events.routing import Snapshot, event_size, iso, load_snapshot
 from groundfog.events.rules import RuleOperations, bus_name
 from groundfog.events.schedules import ScheduleRunner
 from groundfog.events.targets import TargetRegistry, parse_arn, shape_input
@@ -174,7 +176,9 @@ class EventsService(RuleOperations, FunctionOperations, ArchiveOperations, Servi
         results: list[dict[str, str]] = []
         rows: list[dict[str, Any]] = []
         with self.state.write() as conn:
-            wanted = {bus_name(e.get("EventBusName")) for e in entries if isinstance(e, dict)}
+            # A bad EventBusName fails its own entry (in _entry_event), not the request.
+            refs = [e.get("EventBusName") for e in entries if isinstance(e, dict)]
+            wanted = {bus_name(ref) for ref in refs if ref is None or isinstance(ref, str)}
             buses = set(conn.execute(sa.select(t.buses.c.name).where(t.buses.c.name.in_(wanted))).scalars())
             for entry in entries:
                 event, bus = self._entry_event(entry, now, buses)
@@ -208,16 +212,23 @@ class EventsService(RuleOperations, FunctionOperations, ArchiveOperations, Servi
                 detail = None
         if not isinstance(detail, dict):
             return _entry_error("MalformedDetail", "Detail is malformed."), None
+        try:
+            check_text(detail, "Detail")  # JSON text can escape what no store takes (\u0000)
+        except ValidationError as exc:
+            return _entry_error("MalformedDetail", f"Detail is malformed: {exc}"), None
         resources = entry.get("Resources") or []
         if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
             return _entry_error("InvalidArgument", "Parameter Resources is not valid. Reason: a list of strings."), None
         when = now
         if entry.get("Time") is not None:
             try:
-                when = to_epoch(entry["Time"], "Time")
+                when = epoch_seconds(entry["Time"], "Time")
             except ValidationError:
                 return _entry_error("InvalidArgument", f"Parameter Time is not valid: {entry['Time']!r}"), None
-        bus = bus_name(entry.get("EventBusName"))
+        try:
+            bus = bus_name(entry.get("EventBusName"))
+        except ValidationError as exc:
+            return _entry_error("InvalidArgument", f"Parameter EventBusName is not valid. Reason: {exc}"), None
         if bus not in buses:
             return _entry_error("ResourceNotFoundException", f"Event bus {bus} does not exist."), None
         return self._event(source, detail_type, detail, resources, when), bus
@@ -268,7 +279,7 @@ class EventsService(RuleOperations, FunctionOperations, ArchiveOperations, Servi
         event = row.payload
         for archive in snapshot.archives_by_bus.get(row.target, ()):
             if archive.pattern is None or archive.pattern.matches(event):
-                when = to_epoch(event.get("time", row.created_at), "time")
+                when = epoch_seconds(event.get("time", row.created_at), "time")
                 outcome.inserts.append((t.archive_events, {
                     "archive": archive.name, "event_time": when, "event": event, "size_bytes": event_size(event),
                     "archived_at": self.clock.time(),

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,6 +25,7 @@ import sqlalchemy as sa
 
 from groundfog.core.errors import Conflict, PayloadTooLarge, ResourceNotFound, ValidationError
 from groundfog.core.names import TOPIC_NAME, arn, name_from_arn, validate_name
+from groundfog.core.paths import user_path
 from groundfog.core.service import Service, operation
 from groundfog.events import tables as t
 from groundfog.events.delivery import Outcome, attempt, outbox_row
@@ -268,7 +268,7 @@ class TopicsService(Service):
                 )
             return endpoint
         if protocol == "file":
-            path = Path(endpoint.removeprefix("file://")).expanduser()
+            path = user_path(endpoint.removeprefix("file://"), "Endpoint")
             if not path.is_absolute():
                 raise ValidationError(f"Endpoint {endpoint!r} must be an absolute path", field="Endpoint")
             return str(path)

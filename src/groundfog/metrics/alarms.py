@@ -25,9 +25,10 @@ import sqlalchemy as sa
 from groundfog.core.bus import Bus
 from groundfog.core.clock import Clock
 from groundfog.core.errors import Conflict, GroundfogError, ResourceNotFound, ValidationError
-from groundfog.core.names import arn
+from groundfog.core.names import arn, validate_prefix
 from groundfog.core.service import operation
 from groundfog.core.state import StateStore
+from groundfog.core.times import epoch_seconds
 from groundfog.metrics.evaluation import EXTRA_PERIODS, Point, decide, reason_data
 from groundfog.metrics.messages import alarm_message, configuration_data, state_update_data
 from groundfog.metrics.models import (
@@ -41,7 +42,7 @@ from groundfog.metrics.models import (
 )
 from groundfog.metrics.statistics import aggregate
 from groundfog.metrics.tables import alarm_history, alarms
-from groundfog.metrics.validation import fail, parse_alarm_definition, parse_percentile, parse_time
+from groundfog.metrics.validation import fail, parse_alarm_definition, parse_alarm_names, parse_percentile
 
 log = logging.getLogger(__name__)
 MAX_ACTIONS = 5
@@ -133,6 +134,10 @@ class AlarmOperations:
         """Alarms by name, by name prefix and/or by state, ordered by name."""
         if alarm_names and alarm_name_prefix:
             raise fail("AlarmNamePrefix", "give AlarmNames or AlarmNamePrefix, not both")
+        if alarm_names is not None:
+            parse_alarm_names(alarm_names)
+        if alarm_name_prefix is not None:
+            validate_prefix(alarm_name_prefix, "AlarmNamePrefix", max_length=255)
         query = sa.select(alarms).order_by(alarms.c.alarm_name)
         if alarm_names:
             query = query.where(alarms.c.alarm_name.in_(alarm_names))
@@ -148,6 +153,7 @@ class AlarmOperations:
     @operation
     def delete_alarms(self, alarm_names: list[str]) -> None:
         """Delete alarms; if any name is unknown, none is deleted. Their history stays."""
+        parse_alarm_names(alarm_names)
         now = self.clock.time()
         with self.state.write() as conn:
             self._require(conn, alarm_names)
@@ -188,9 +194,9 @@ class AlarmOperations:
                 raise fail("HistoryItemType", f"{history_item_type!r} is not one of {', '.join(HISTORY_ITEM_TYPES)}")
             query = query.where(alarm_history.c.item_type == history_item_type)
         if start_date is not None:
-            query = query.where(alarm_history.c.timestamp >= parse_time(start_date, "StartDate"))
+            query = query.where(alarm_history.c.timestamp >= epoch_seconds(start_date, "StartDate"))
         if end_date is not None:
-            query = query.where(alarm_history.c.timestamp <= parse_time(end_date, "EndDate"))
+            query = query.where(alarm_history.c.timestamp <= epoch_seconds(end_date, "EndDate"))
         if isinstance(max_records, bool) or not isinstance(max_records, int) or not 1 <= max_records <= 100:
             raise fail("MaxRecords", f"must be between 1 and 100, got {max_records!r}")
         with self.state.read() as conn:
@@ -212,6 +218,7 @@ class AlarmOperations:
         self._set_actions_enabled(alarm_names, False)
 
     def _set_actions_enabled(self, alarm_names: list[str], enabled: bool) -> None:
+        parse_alarm_names(alarm_names)
         with self.state.write() as conn:
             self._require(conn, alarm_names)
             conn.execute(alarms.update().where(alarms.c.alarm_name.in_(alarm_names)).values(actions_enabled=enabled))
@@ -224,9 +231,10 @@ class AlarmOperations:
     ) -> list[AlarmStateChange]:
         """Evaluate alarms (all, or those named) as of ``now`` (default: the clock);
         returns the state changes made. The background loop calls this."""
-        at = self.clock.time() if now is None else parse_time(now, "Now")
+        at = self.clock.time() if now is None else epoch_seconds(now, "Now")
         query = sa.select(alarms).order_by(alarms.c.alarm_name)
         if alarm_names is not None:
+            parse_alarm_names(alarm_names)
             query = query.where(alarms.c.alarm_name.in_(alarm_names))
         with self.state.read() as conn:
             rows = conn.execute(query).all()

@@ -37,6 +37,7 @@ from groundfog.core.clock import Clock
 from groundfog.core.config import Config
 from groundfog.core.service import Service, operation
 from groundfog.core.state import StateStore
+from groundfog.core.times import epoch_seconds
 from groundfog.metrics.alarms import AlarmOperations
 from groundfog.metrics.models import STATISTICS, AlarmStateChange, Datapoint, Dimension, Metric, MetricStatistics
 from groundfog.metrics.statistics import aggregate
@@ -52,7 +53,6 @@ from groundfog.metrics.validation import (
     parse_namespace,
     parse_percentile,
     parse_statistic,
-    parse_time,
     parse_unit,
 )
 
@@ -180,7 +180,7 @@ class MetricsService(AlarmOperations, Service):
             raise fail("Period", f"must be a whole number of seconds, at least 1, got {period!r}")
         if period < 60 and period not in (1, 5, 10, 20, 30) or period >= 60 and period % 60:
             raise fail("Period", f"must be 1, 5, 10, 20, 30 or a multiple of 60, got {period}")
-        start, end = parse_time(start_time, "StartTime"), parse_time(end_time, "EndTime")
+        start, end = epoch_seconds(start_time, "StartTime"), epoch_seconds(end_time, "EndTime")
         if start >= end:
             raise fail("StartTime", "must be earlier than EndTime")
         origin = _round_start(start, period, self.clock.time())

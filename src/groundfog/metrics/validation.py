@@ -22,11 +22,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from groundfog.core.errors import ValidationError
+from groundfog.core.times import epoch_seconds
 from groundfog.metrics.models import COMPARISON_OPERATORS, STATISTICS, TREAT_MISSING_DATA, UNITS
 
 MAX_ENTRIES = 1000
 MAX_DIMENSIONS = 30
 MAX_VALUES = 150
+MAX_ALARM_NAMES = 100
 PAST_LIMIT = 14 * 86400  # CloudWatch accepts datapoints up to two weeks old...
 FUTURE_LIMIT = 2 * 3600  # ...and up to two hours in the future.
 _LIMIT = 2.0**360
@@ -124,32 +126,13 @@ def dims_hash(dims: Dims) -> str:
     return hashlib.sha256(json.dumps(dims, separators=(",", ":")).encode()).hexdigest()
 
 
-def parse_time(value: object, field: str) -> float:
-    """A datetime, an ISO 8601 string, or epoch seconds, as epoch seconds (naive means UTC)."""
-    if isinstance(value, bool):
-        raise fail(field, f"must be a time, got {value!r}")
-    if isinstance(value, (int, float)):
-        if not math.isfinite(value):
-            raise fail(field, f"must be a finite number of epoch seconds, got {value!r}")
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise fail(field, f"{value!r} is neither an ISO 8601 time nor epoch seconds") from None
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
-    raise fail(field, f"must be an ISO 8601 time or epoch seconds, got {type(value).__name__}")
-
-
 def parse_number(value: object, field: str, *, minimum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise fail(field, f"must be a number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond any float
+        raise fail(field, "is out of range; magnitudes must lie between 2^-360 and 2^360 (or be 0)") from None
     if not math.isfinite(value):
         raise fail(field, f"{value} is not supported; values must be finite numbers")
     if abs(value) > _LIMIT or (value != 0 and abs(value) < 1 / _LIMIT):
@@ -157,6 +140,19 @@ def parse_number(value: object, field: str, *, minimum: float | None = None) -> 
     if minimum is not None and value < minimum:
         raise fail(field, f"must be at least {minimum:g}, got {value!r}")
     return value
+
+
+def parse_alarm_names(value: object, field: str = "AlarmNames") -> list[str]:
+    """The alarm names an alarm operation acts on: a list of at most 100, as CloudWatch takes."""
+    if not isinstance(value, (list, tuple)):
+        raise fail(field, f"must be a list of alarm names, got {type(value).__name__}")
+    if len(value) > MAX_ALARM_NAMES:
+        raise fail(field, f"at most {MAX_ALARM_NAMES} alarm names per request (got {len(value)})")
+    for i, name in enumerate(value):
+        if not isinstance(name, str) or not 1 <= len(name) <= 255:
+            shown = f"{len(name)} characters" if isinstance(name, str) else type(name).__name__
+            raise fail(f"{field}[{i}]", f"must be an alarm name of 1-255 characters, got {shown}")
+    return list(value)
 
 
 def parse_unit(value: object, field: str = "Unit") -> str:
@@ -253,7 +249,7 @@ def _parse_datum(datum: object, where: str, now: float) -> list[Row]:
         raise fail(f"{where}.{unknown[0]}", f"unknown key; expected some of {', '.join(sorted(_DATUM_KEYS))}")
     name = parse_metric_name(datum.get("MetricName"), f"{where}.MetricName")
     dims = canonical(parse_dimensions(datum.get("Dimensions"), f"{where}.Dimensions"))
-    ts = now if datum.get("Timestamp") is None else parse_time(datum["Timestamp"], f"{where}.Timestamp")
+    ts = now if datum.get("Timestamp") is None else epoch_seconds(datum["Timestamp"], f"{where}.Timestamp")
     if ts < now - PAST_LIMIT or ts > now + FUTURE_LIMIT:
         raise fail(
             f"{where}.Timestamp",

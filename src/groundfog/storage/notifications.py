@@ -151,7 +151,7 @@ def _normalise_entry(
     if not isinstance(events, list) or not events:
         raise ValidationError(f"{where}.Events must be a non-empty list such as ['s3:ObjectCreated:*']", field="Events")
     for event in events:
-        if event not in EVENT_NAMES:
+        if not isinstance(event, str) or event not in EVENT_NAMES:
             raise ValidationError(
                 f"{where}.Events has {event!r}, which is not an S3 event name (for example "
                 "s3:ObjectCreated:*, s3:ObjectCreated:Put, s3:ObjectRemoved:Delete)",

@@ -1,0 +1,633 @@
+"""Fuzzing the HTTP API over a real socket: nothing a user can send gets a 500.
+
+The standard every response is held to: a success, or a typed 4xx whose JSON body has
+``__type`` and ``message`` (and ``field`` for a ``ValidationException`` about a
+named field), and a rejected request changes nothing, neither the state store nor
+the object store. Four generators feed it, against one server per test module
+(SQLite, background loops not started, so nothing is ever delivered anywhere):
+
+- schemathesis, from the served ``/openapi.json``: the right field names with random
+  values (positive cases) and schema violations (negative cases);
+- seeded mutation: a valid request per operation, against resources that exist, with
+  one to three values replaced by hostile ones (huge, NUL, unpaired surrogates, NaN,
+  2**64, nested JSON, another type), a key dropped or an unknown one added: this is
+  what gets past the request model into the validation inside a service;
+- arbitrary bodies: any JSON, or bytes that are not JSON at all;
+- the object routes, with hostile bucket and key paths (percent-encoding tricks,
+  ``..``, NUL, invalid UTF-8, very long) and Range headers, over a raw socket so no
+  client library normalises the path first.
+
+``GROUNDFOG_FUZZ_EXAMPLES=500`` fuzzes harder (default 20 per operation and mode).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import http.client
+import json
+import logging
+import os
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from groundfog.core.state import metadata
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = int(os.environ.get("GROUNDFOG_FUZZ_EXAMPLES", "20"))
+SERVICES = ("storage", "events", "topics", "metrics")
+BUCKET = "fuzz-bucket"
+
+
+def fuzz_settings(examples: int = EXAMPLES) -> settings:
+    # Generation only: shrinking a server-side failure costs more than it tells, since
+    # the failure report carries the request and the server log carries the traceback.
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+# ---- hostile values ----------------------------------------------------------------
+
+VOCABULARY = [
+    "Arn", "BinaryValue", "Counts", "DataType", "DeadLetterConfig", "Detail", "DetailType", "Dimensions",
+    "EventBridgeConfiguration", "EventBusName", "Events", "ExtendedStatistic", "Filter", "FilterArns",
+    "FilterPolicy", "FilterPolicyScope", "FilterRules", "Id", "Input", "InputPath", "InputPathsMap",
+    "InputTemplate", "InputTransformer", "Key", "LambdaFunctionConfigurations", "Maximum",
+    "MaximumEventAgeInSeconds", "MaximumRetryAttempts", "Message", "MessageAttributes", "MetricName",
+    "Minimum", "Name", "QueueConfigurations", "RawMessageDelivery", "Resources", "RetryPolicy",
+    "SampleCount", "Source", "Statistic", "StatisticValues", "StorageResolution", "StringValue", "Sum",
+    "Time", "Timestamp", "TopicArn", "TopicConfigurations", "Unit", "Value", "Values",
+    "source", "detail", "detail-type", "numeric", "prefix", "suffix", "anything-but", "exists",
+    "wildcard", "equals-ignore-case", "cidr", "$or",
+]
+HOSTILE_TEXT = [
+    "", " ", "\t", "\n", "\x00", "a\x00b", "\ud800", "x\udfff", "\U0001f98a", "\u202e", "é", "\ufeff",
+    "a" * 1025, "b" * 70_000, "/", "//", ".", "..", "../../etc/passwd", "~", "~nosuchuser/x",
+    "file://~nosuchuser/x", "%00", "%2e%2e%2f", "*", "?", "$", "$.", "$.detail.", "$[99999999999999999999]",
+    "$['", "<x>", "<<x>>", "{", "}", "[", "null", "{}", "[]", "true", "1e999", "-0", "NaN", "Infinity",
+    "99999999999999999999999", "2026-02-30T00:00:00Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+    "1970-01-01T00:00:00Z", "-1", "rate(0 minutes)", "rate(1 minute)", "rate(99999999999999999999 days)",
+    "cron(* * * * ? *)", "cron(0 0 31 2 ? *)", "cron(0/0 * * * ? *)", "at(2026-01-01T00:00:00)",
+    "at(9999-99-99T99:99:99)", "arn:", "arn:groundfog:::::", "arn:groundfog:events:local:000000000000:rule/",
+    "arn:groundfog:events:local:000000000000:function/fuzz-fn", "arn:groundfog:events:local:000000000000:topic/fuzz-topic",
+    "arn:groundfog:events:local:000000000000:event-bus/default", "default", "fuzz", BUCKET, "fuzz-rule",
+    "fuzz-topic", "fuzz-fn", "fuzz-alarm", "operator:eq", "operator:nope", "operator:", ":eq", "operator.eq",
+    "operator:__name__", "no.such.module:f", "Average", "Sum", "SampleCount", "p99", "p100", "p0", "p-1",
+    "p1e999", "pNaN", "tm99", "tm(1:2)", "tm(%:%)", "tm(:)", "PR(:)", "IQM", "wm99", "Seconds",
+    "Count/Second", "GreaterThanThreshold", "LessThanLowerOrGreaterThanUpperThreshold", "ALARM", "OK",
+    "INSUFFICIENT_DATA", "StateUpdate", "String", "Number", "Binary", "String.Array", "s3:ObjectCreated:*",
+    "s3:*", "MessageBody", "MessageAttributes", "http://127.0.0.1:9/", "https://", "function", "file",
+    "ENABLED", "DISABLED", "COPY", "REPLACE", "missing", "breaching", "true", "false",
+]
+HOSTILE_NUMBERS = [
+    0, -1, 1, 2**31, 2**53 + 1, 2**63, -(2**63) - 1, 2**64, 10**30, -(10**30), 10**400,
+    1e308, -1e308, 5e-324, -0.0, 0.5, float("nan"), float("inf"), float("-inf"),
+]
+
+text = st.one_of(
+    st.sampled_from(HOSTILE_TEXT),
+    st.text(max_size=30),
+    st.text(st.characters(codec="utf-8"), max_size=30),
+)
+numbers = st.one_of(st.sampled_from(HOSTILE_NUMBERS), st.integers(), st.floats())
+scalars = st.one_of(st.none(), st.booleans(), numbers, text)
+keys = st.one_of(st.sampled_from(VOCABULARY), text)
+any_json = st.recursive(
+    scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+def like(value: Any) -> st.SearchStrategy[Any]:
+    """A hostile value, usually of the same JSON type as ``value`` (so it gets past the
+    request model and into the service), sometimes of any type."""
+    if isinstance(value, bool):
+        same: st.SearchStrategy[Any] = st.booleans()
+    elif isinstance(value, (int, float)):
+        same = numbers
+    elif isinstance(value, str):
+        same = text
+    elif isinstance(value, list):
+        same = st.one_of(st.just([]), st.lists(any_json, max_size=4), st.just(value * 200),
+                         st.just([value] if value else [[]]))
+    elif isinstance(value, dict):
+        same = st.one_of(st.just({}), st.dictionaries(keys, any_json, max_size=4))
+    else:
+        same = scalars
+    return st.one_of(same, same, same, any_json)
+
+
+def _paths(value: Any, prefix: tuple = ()) -> Iterator[tuple]:
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, prefix + (i,))
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seed: dict) -> Any:
+    """``seed`` with one to three hostile changes, anywhere in its tree."""
+    body: Any = copy.deepcopy(seed)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(list(_paths(body))))
+        action = draw(st.sampled_from(["replace", "replace", "replace", "drop", "add"]))
+        if not path:
+            if action == "replace" and draw(st.integers(0, 9)) == 0:
+                body = draw(any_json)
+            elif isinstance(body, dict):
+                body[draw(keys)] = draw(any_json)
+            continue
+        *parents, last = path
+        parent = body
+        for step in parents:
+            parent = parent[step]
+        if action == "replace":
+            parent[last] = draw(like(parent[last]))
+        elif action == "drop":
+            del parent[last]
+        elif isinstance(parent[last], dict):
+            parent[last][draw(keys)] = draw(any_json)
+        elif isinstance(parent[last], list):
+            parent[last].append(draw(any_json))
+        else:
+            parent[last] = draw(any_json)
+    return body
+
+
+# ---- the server, its seed resources, and what a good answer is -----------------------
+
+
+def _seed(platform: Any, sink: Path) -> dict[str, dict]:
+    """Create resources to aim at; a valid request body per operation.
+
+    Operations that delete aim at resources of their own, so a fuzzer that succeeds in
+    deleting one does not starve the others.
+    """
+    from groundfog.events.functions import function_arn
+    from groundfog.events.routing import topic_arn
+
+    s, ev, tp, mx = platform.storage, platform.events, platform.topics, platform.metrics
+    for bucket in (BUCKET, "fuzz-doomed"):
+        s.create_bucket(bucket=bucket)
+    for key in ("data/a.csv", "data/doomed.csv"):
+        s.put_object(bucket=BUCKET, key=key, body=b"a,b\n1,2\n")
+    ev.create_event_bus(name="fuzz-bus")
+    ev.create_event_bus(name="doomed-bus")
+    for rule in ("fuzz-rule", "doomed-rule"):
+        ev.put_rule(name=rule, event_pattern={"source": ["fuzz"]})
+    rule_arn = ev.describe_rule(name="fuzz-rule").arn
+    bus_arn = ev.describe_event_bus(name="default").arn
+    archive = ev.create_archive(name="fuzz-archive", event_source_arn=bus_arn)
+    ev.create_archive(name="doomed-archive", event_source_arn=bus_arn)
+    for fn in ("fuzz-fn", "doomed-fn"):
+        ev.create_function(name=fn, handler="operator:eq")
+    fn_arn = function_arn("fuzz-fn")
+    for topic in ("fuzz-topic", "doomed-topic"):
+        tp.create_topic(name=topic)
+    topic = topic_arn("fuzz-topic")
+    sub = tp.subscribe(topic_arn=topic, protocol="file", endpoint=str(sink / "fuzz.jsonl"))
+    doomed_sub = tp.subscribe(topic_arn=topic, protocol="file", endpoint=str(sink / "doomed.jsonl"))
+    ev.put_targets(rule="fuzz-rule", targets=[{"Id": "doomed-target", "Arn": topic}])
+    now = time.time()
+    mx.put_metric_data(namespace="App", metric_data=[
+        {"MetricName": "Latency", "Value": 1.0, "Timestamp": now - 120, "Dimensions": [{"Name": "Host", "Value": "a"}]},
+    ])
+    alarm = {"metric_name": "Latency", "namespace": "App", "period": 60, "evaluation_periods": 1,
+             "threshold": 1.0, "comparison_operator": "GreaterThanThreshold", "statistic": "Average"}
+    for name in ("fuzz-alarm", "doomed-alarm"):
+        mx.put_metric_alarm(alarm_name=name, **alarm)
+    iso_now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    event = {"id": "1", "account": "000000000000", "source": "fuzz", "time": iso_now, "region": "local",
+             "resources": ["r"], "detail-type": "x", "detail": {"a": 1, "b": "xyz", "ip": "10.0.0.1"}}
+    return {
+        "/api/storage/CopyObject": {
+            "src_bucket": BUCKET, "src_key": "data/a.csv", "dst_bucket": BUCKET, "dst_key": "data/b.csv",
+            "metadata_directive": "REPLACE", "metadata": {"owner": "ana"}, "content_type": "text/csv"},
+        "/api/storage/CreateBucket": {"bucket": "fuzz-new"},
+        "/api/storage/DeleteBucket": {"bucket": "fuzz-doomed"},
+        "/api/storage/DeleteObject": {"bucket": BUCKET, "key": "data/doomed.csv"},
+        "/api/storage/DeleteObjects": {"bucket": BUCKET, "keys": ["data/doomed.csv", "data/none.csv"]},
+        "/api/storage/GetBucketNotificationConfiguration": {"bucket": BUCKET},
+        "/api/storage/HeadBucket": {"bucket": BUCKET},
+        "/api/storage/HeadObject": {"bucket": BUCKET, "key": "data/a.csv"},
+        "/api/storage/ListBuckets": {},
+        "/api/storage/ListObjectsV2": {
+            "bucket": BUCKET, "prefix": "data/", "delimiter": "/", "max_keys": 10, "start_after": "data/0",
+            "continuation_token": None},
+        "/api/storage/PutBucketNotificationConfiguration": {"bucket": BUCKET, "configuration": {
+            "EventBridgeConfiguration": {},
+            "TopicConfigurations": [{
+                "Id": "t", "TopicArn": topic, "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "data/"},
+                                                   {"Name": "suffix", "Value": ".csv"}]}}}],
+            "LambdaFunctionConfigurations": [{"LambdaFunctionArn": fn_arn, "Events": ["s3:ObjectRemoved:*"]}]}},
+        "/api/events/CreateArchive": {
+            "name": "fuzz-archive-2", "event_source_arn": bus_arn, "event_pattern": {"source": ["fuzz"]},
+            "retention_days": 1, "description": "d"},
+        "/api/events/CreateEventBus": {"name": "fuzz-bus-2", "description": "d"},
+        "/api/events/CreateFunction": {"name": "fuzz-fn-2", "handler": "operator:eq", "description": "d",
+                                       "code_path": str(sink)},
+        "/api/events/DeleteArchive": {"name": "doomed-archive"},
+        "/api/events/DeleteEventBus": {"name": "doomed-bus"},
+        "/api/events/DeleteFunction": {"name": "doomed-fn"},
+        "/api/events/DeleteRule": {"name": "doomed-rule", "event_bus_name": "default"},
+        "/api/events/DescribeArchive": {"name": "fuzz-archive"},
+        "/api/events/DescribeEventBus": {"name": "fuzz-bus"},
+        "/api/events/DescribeReplay": {"name": "fuzz-replay"},
+        "/api/events/DescribeRule": {"name": "fuzz-rule", "event_bus_name": "default"},
+        "/api/events/DisableRule": {"name": "fuzz-rule", "event_bus_name": "default"},
+        "/api/events/EnableRule": {"name": "fuzz-rule", "event_bus_name": "default"},
+        "/api/events/GetFunction": {"name": "fuzz-fn"},
+        "/api/events/Invoke": {"name": "fuzz-fn", "payload": {"a": [1, "x"]}},
+        "/api/events/ListArchives": {"name_prefix": "fuzz", "event_source_arn": bus_arn},
+        "/api/events/ListDeadLetters": {"target_arn": topic, "limit": 5},
+        "/api/events/ListEventBuses": {"name_prefix": "fuzz"},
+        "/api/events/ListFunctions": {},
+        "/api/events/ListReplays": {"name_prefix": "fuzz"},
+        "/api/events/ListRules": {"name_prefix": "fuzz", "event_bus_name": "default"},
+        "/api/events/ListTargetsByRule": {"rule": "fuzz-rule", "event_bus_name": "default"},
+        "/api/events/PutEvents": {"entries": [
+            {"Source": "fuzz", "DetailType": "x", "Detail": json.dumps({"a": 1}), "Resources": ["r"],
+             "Time": iso_now, "EventBusName": "default"},
+            {"Source": "fuzz", "DetailType": "y", "Detail": "{}", "EventBusName": "fuzz-bus"}]},
+        "/api/events/PutRule": {
+            "name": "fuzz-rule-2", "event_pattern": {
+                "source": ["fuzz"], "detail": {"a": [{"numeric": [">", 0, "<=", 5]}], "b": [{"prefix": "x"}],
+                                               "ip": [{"cidr": "10.0.0.0/8"}]}},
+            "state": "ENABLED", "description": "d", "event_bus_name": "default"},
+        "/api/events/PutTargets": {"rule": "fuzz-rule", "event_bus_name": "default", "targets": [
+            {"Id": "t1", "Arn": topic, "InputPath": "$.detail",
+             "RetryPolicy": {"MaximumRetryAttempts": 1, "MaximumEventAgeInSeconds": 60},
+             "DeadLetterConfig": {"Arn": topic}},
+            {"Id": "t2", "Arn": fn_arn, "InputTransformer": {
+                "InputPathsMap": {"s": "$.source", "a": "$.detail.a"}, "InputTemplate": '{"s": <s>, "a": <a>}'}},
+            {"Id": "t3", "Arn": topic, "Input": "{}"}]},
+        "/api/events/RemoveTargets": {"rule": "fuzz-rule", "ids": ["doomed-target"], "event_bus_name": "default"},
+        "/api/events/StartReplay": {
+            "name": "fuzz-replay", "event_source_arn": archive.archive_arn, "event_start_time": now - 3600,
+            "event_end_time": iso_now, "destination": {"Arn": bus_arn, "FilterArns": [rule_arn]},
+            "description": "d"},
+        "/api/events/TestEventPattern": {"event": event, "event_pattern": {
+            "source": ["fuzz"], "detail": {"a": [{"numeric": [">", 0, "<=", 5]}], "b": [{"anything-but": ["q"]}],
+                                           "ip": [{"cidr": "10.0.0.0/8"}]},
+            "$or": [{"resources": [{"wildcard": "r*"}]}, {"detail-type": [{"equals-ignore-case": "X"}]}]}},
+        "/api/topics/CreateTopic": {"name": "fuzz-topic-2"},
+        "/api/topics/DeleteTopic": {"topic_arn": topic_arn("doomed-topic")},
+        "/api/topics/ListSubscriptions": {},
+        "/api/topics/ListSubscriptionsByTopic": {"topic_arn": topic},
+        "/api/topics/ListTopics": {},
+        "/api/topics/Publish": {"topic_arn": topic, "message": "hi", "subject": "s", "message_attributes": {
+            "store": {"DataType": "String", "StringValue": "s1"}, "n": {"DataType": "Number", "StringValue": "12"},
+            "b": {"DataType": "Binary", "BinaryValue": "aGk="}, "short": 12, "list": ["a", 1]}},
+        "/api/topics/SetSubscriptionAttributes": {
+            "subscription_arn": sub.subscription_arn, "attribute_name": "FilterPolicy",
+            "attribute_value": {"store": ["s1"], "n": [{"numeric": [">", 1]}]}},
+        "/api/topics/Subscribe": {"topic_arn": topic, "protocol": "function", "endpoint": fn_arn, "attributes": {
+            "FilterPolicy": {"store": ["s1", {"prefix": "s"}]}, "FilterPolicyScope": "MessageAttributes",
+            "RawMessageDelivery": "true"}},
+        "/api/topics/Unsubscribe": {"subscription_arn": doomed_sub.subscription_arn},
+        "/api/metrics/DeleteAlarms": {"alarm_names": ["doomed-alarm"]},
+        "/api/metrics/DescribeAlarmHistory": {
+            "alarm_name": "fuzz-alarm", "history_item_type": "StateUpdate", "start_date": now - 3600,
+            "end_date": iso_now, "max_records": 10},
+        "/api/metrics/DescribeAlarms": {"alarm_names": ["fuzz-alarm"], "state_value": "INSUFFICIENT_DATA"},
+        "/api/metrics/DisableAlarmActions": {"alarm_names": ["fuzz-alarm"]},
+        "/api/metrics/EnableAlarmActions": {"alarm_names": ["fuzz-alarm"]},
+        "/api/metrics/EvaluateAlarms": {"now": now, "alarm_names": ["fuzz-alarm"]},
+        "/api/metrics/GetMetricStatistics": {
+            "namespace": "App", "metric_name": "Latency", "dimensions": [{"Name": "Host", "Value": "a"}],
+            "start_time": now - 3600, "end_time": iso_now, "period": 60, "statistics": ["Average", "Sum"],
+            "extended_statistics": ["p99", "tm(10%:90%)"]},
+        "/api/metrics/ListMetrics": {"namespace": "App", "metric_name": "Latency",
+                                     "dimensions": [{"Name": "Host", "Value": "a"}]},
+        "/api/metrics/PutMetricAlarm": {
+            "alarm_name": "fuzz-alarm-2", "metric_name": "Latency", "namespace": "App", "period": 60,
+            "evaluation_periods": 2, "threshold": 1.5, "comparison_operator": "GreaterThanThreshold",
+            "statistic": "Average", "dimensions": [{"Name": "Host", "Value": "a"}], "datapoints_to_alarm": 1,
+            "treat_missing_data": "breaching", "alarm_actions": [topic], "ok_actions": [],
+            "insufficient_data_actions": [], "unit": "Seconds", "actions_enabled": True,
+            "alarm_description": "d"},
+        "/api/metrics/PutMetricData": {"namespace": "App", "metric_data": [
+            {"MetricName": "Latency", "Value": 2.0, "Unit": "Seconds", "Timestamp": now - 60,
+             "Dimensions": [{"Name": "Host", "Value": "a"}], "StorageResolution": 1},
+            {"MetricName": "Sizes", "Values": [1, 2], "Counts": [1, 3], "Timestamp": iso_now},
+            {"MetricName": "Batch", "StatisticValues": {"SampleCount": 2, "Sum": 3, "Minimum": 1, "Maximum": 2}}]},
+        "/api/metrics/SetAlarmState": {
+            "alarm_name": "fuzz-alarm", "state_value": "ALARM", "state_reason": "r", "state_reason_data": {"a": 1}},
+    }
+
+
+class ServerErrors(logging.Handler):
+    """Keeps the tracebacks the API logs for its 500s, so a failure shows its cause."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.tracebacks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            self.tracebacks.append("".join(traceback.format_exception(record.exc_info[1])))
+
+    def cause(self) -> str:
+        """The last logged error: the innermost groundfog frame and the exception."""
+        if not self.tracebacks:
+            return "(nothing logged)"
+        lines = self.tracebacks[-1].rstrip().splitlines()
+        frames = [i for i, line in enumerate(lines) if "/groundfog/" in line and line.lstrip().startswith("File")]
+        where = lines[frames[-1]].strip() if frames else ""
+        return f"{where}\n    {lines[-1]}"
+
+
+class Fuzzed:
+    """The server under fuzz, the valid request per operation, and the checks."""
+
+    def __init__(self, server: Any, seeds: dict[str, dict]) -> None:
+        self.server = server
+        self.errors = ServerErrors()
+        self.platform = server.platform
+        self.url = server.url
+        self.seeds = seeds
+        self.schema = httpx.get(self.url + "/openapi.json").json()
+        self.client = httpx.Client(base_url=self.url, timeout=60)
+        self._settled: str | None = None
+
+    def operations(self, service: str) -> list[str]:
+        return sorted(p for p, item in self.schema["paths"].items()
+                      if "post" in item and p.startswith(f"/api/{service}/"))
+
+    def fingerprint(self) -> str:
+        """Everything a request could change: every table's rows, every stored file."""
+        digest = hashlib.sha256()
+        with self.platform.state.read() as conn:
+            for table in metadata.sorted_tables:
+                digest.update(table.name.encode())
+                for row in conn.execute(sa.select(table)).all():
+                    digest.update(repr(tuple(row)).encode("utf-8", "backslashreplace"))
+        for path in sorted(self.platform.home.rglob("*")):
+            # Lock files are how writers take turns on a key, not content.
+            if path.is_file() and ".groundfog-locks" not in path.parts:
+                stat = path.stat()
+                digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode("utf-8", "backslashreplace"))
+        return digest.hexdigest()
+
+    def before(self) -> str:
+        """The fingerprint now; the one taken after the last rejection if nothing was
+        accepted since (most requests are rejected: this halves the cost)."""
+        if self._settled is None:
+            self._settled = self.fingerprint()
+        return self._settled
+
+    def changed(self, status: int, before: str) -> bool:
+        """Whether a rejected request (4xx) changed anything; other answers may."""
+        self._settled = self.fingerprint() if 400 <= status < 500 else None
+        return self._settled is not None and self._settled != before
+
+    def post(self, path: str, body: bytes) -> httpx.Response:
+        headers = {"content-type": "application/json", "connection": "close"}
+        return self.client.post(path, content=body, headers=headers)
+
+    def send(self, path: str, body: Any) -> None:
+        """POST ``body`` (JSON, NaN and all; or raw bytes) and hold the answer to the standard."""
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        before = self.before()
+        response = self.post(path, raw)
+        problem = answer_problem(response)
+        if response.status_code >= 500:
+            problem = f"{problem}, from\n    {self.errors.cause()}"
+        if self.changed(response.status_code, before) and problem is None:
+            problem = "a rejected request changed the state or the object store"
+        if problem:
+            shown = raw if len(raw) <= 2000 else raw[:2000] + b"...(%d bytes)" % len(raw)
+            raise AssertionError(
+                f"POST {path} -> {response.status_code}: {problem}\n  request: {shown!r}\n"
+                f"  response: {response.text[:600]}"
+            )
+
+
+def answer_problem(response: httpx.Response | http.client.HTTPResponse, body: bytes | None = None,
+                   *, method: str = "POST") -> str | None:
+    """What is wrong with an answer, or None when it meets the standard."""
+    status = response.status_code if isinstance(response, httpx.Response) else response.status
+    if status >= 500:
+        return "a server error"
+    if status < 400 or method == "HEAD":
+        return None
+    content = response.content if isinstance(response, httpx.Response) else body or b""
+    try:
+        error = json.loads(content)
+    except ValueError:
+        return "a 4xx whose body is not JSON"
+    if not isinstance(error, dict) or not isinstance(error.get("__type"), str) \
+            or not isinstance(error.get("message"), str) or not error["message"]:
+        return "a 4xx without __type and message"
+    return None
+
+
+def run_each(operations: list[str], fuzz_one: Callable[[str], None]) -> None:
+    """Fuzz every operation, then report every one that failed (not only the first)."""
+    failures = []
+    for path in operations:
+        try:
+            fuzz_one(path)
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            # Hypothesis wraps a failure it cannot reproduce (the state moved on) in a
+            # group: report what failed, not the wrapper.
+            causes = exc.exceptions if isinstance(exc, BaseExceptionGroup) else [exc]
+            failures.append(f"{path}:\n" + "\n".join(str(c) for c in causes))
+    assert not failures, f"{len(failures)} operation(s) broke the standard:\n\n" + "\n\n".join(failures)
+
+
+@pytest.fixture(scope="module")
+def fuzzed(module_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
+    # CreateFunction puts a code_path on sys.path: keep the fuzzed ones out of the
+    # rest of the session.
+    saved_path = list(sys.path)
+    # Nothing fuzzed is ever delivered: a fuzzed file subscription could append to any
+    # path on the machine. Published events and messages stay in the outbox.
+    module_server.platform.events.dispatcher.close()
+    seeds = _seed(module_server.platform, tmp_path_factory.mktemp("sinks"))
+    fuzzed = Fuzzed(module_server, seeds)
+    api_log = logging.getLogger("groundfog.api")
+    api_log.addHandler(fuzzed.errors)
+    yield fuzzed
+    api_log.removeHandler(fuzzed.errors)
+    fuzzed.client.close()
+    sys.path[:] = saved_path
+
+
+# ---- the operations ------------------------------------------------------------------
+
+
+def test_every_operation_has_a_seed_request(fuzzed: Fuzzed) -> None:
+    # Without a valid request to mutate, an operation is fuzzed only at its request
+    # model: add one to _seed() for every new operation.
+    operations = {p for s in SERVICES for p in fuzzed.operations(s)}
+    assert operations - set(fuzzed.seeds) == set()
+    assert set(fuzzed.seeds) - operations == set()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_mutated_requests_get_a_typed_answer_and_rejections_change_nothing(fuzzed: Fuzzed, service: str) -> None:
+    def fuzz_one(path: str) -> None:
+        @fuzz_settings(EXAMPLES * 2)
+        @given(mutated(fuzzed.seeds[path]))
+        def fuzz(body: Any) -> None:
+            fuzzed.send(path, body)
+
+        fuzz()
+
+    run_each(fuzzed.operations(service), fuzz_one)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_schema_generated_requests_get_a_typed_answer(fuzzed: Fuzzed, service: str) -> None:
+    import schemathesis
+    from schemathesis import GenerationMode
+    from schemathesis.core import NOT_SET
+
+    schema = schemathesis.openapi.from_url(fuzzed.url + "/openapi.json")
+
+    def fuzz_one(path: str) -> None:
+        operation = schema[path]["POST"]
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            @fuzz_settings()
+            @given(operation.as_strategy(generation_mode=mode))
+            def fuzz(case: Any) -> None:
+                # schemathesis builds the request; sending it ourselves keeps one client
+                # and one set of checks for every generator.
+                body = None if case.body is NOT_SET else case.body
+                raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+                fuzzed.send(path, raw)
+
+            fuzz()
+
+    run_each(fuzzed.operations(service), fuzz_one)
+
+
+def test_arbitrary_bodies_get_a_typed_answer(fuzzed: Fuzzed) -> None:
+    operations = [p for s in SERVICES for p in fuzzed.operations(s)]
+    bodies = st.one_of(
+        any_json.map(lambda v: json.dumps(v).encode()),
+        st.binary(max_size=200),
+        st.sampled_from([b"", b"{", b"nul", b"\x00", b'{"a": 1', b"\xff\xfe", b"[" * 5000 + b"]" * 5000,
+                         b'{"a": ' * 3000 + b"1" + b"}" * 3000, b'"' + b"\xed\xa0\x80" + b'"',
+                         b'{"bucket": "\xff"}', b"1" * 5000, b"-" + b"9" * 5000, b"1e99999"]),
+    )
+
+    @fuzz_settings(EXAMPLES * 25)
+    @given(st.sampled_from(operations), bodies)
+    def fuzz(path: str, body: bytes) -> None:
+        fuzzed.send(path, body)
+
+    fuzz()
+
+
+# ---- the object routes -----------------------------------------------------------------
+
+PATH_TRICKS = [
+    "..", ".", "%2e%2e", "%2E%2E%2F", "%2F", "%00", "a%00b", "%ff", "%c0%af", "%ED%A0%80", "%", "%zz", "%2",
+    "", "a//b", "~", "%7E", "a%20b", "+", "%2B", "%3F", "%23", ";x", "con", "nul", "data", "data/a.csv",
+    "x" * 1100, "%F0%9F%A6%8A", "%E2%80%AE", "%0A", "%0D%0A", "%09", "%5C", "%5C..%5C", "....//",
+]
+# What HTTP lets a header value hold: visible ASCII, space, and Latin-1 (obs-text).
+header_characters = st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f")
+segments = st.one_of(
+    st.sampled_from(PATH_TRICKS),
+    st.text(max_size=20).map(lambda s: quote(s, safe="")),
+    st.text(st.characters(codec="utf-8"), max_size=20).map(lambda s: quote(s, safe="/")),
+)
+object_keys = st.lists(segments, min_size=1, max_size=4).map("/".join)
+buckets = st.one_of(st.just(BUCKET), st.just(BUCKET), segments, st.sampled_from(["fuzz-none", "Fuzz", "ab"]))
+ranges = st.one_of(
+    st.none(),
+    st.sampled_from(["bytes=0-1", "bytes=0-", "bytes=-1", "bytes=-0", "bytes=5-1", "bytes=0-0", "bytes=7-7",
+                     "bytes=8-", "bytes=99999999999999999999-", "bytes=-99999999999999999999", "bytes=0-1,3-4",
+                     "bytes=", "bytes=abc", "bytes=1-2-3", "items=0-1", "bytes =0-1", "bytes=\u00e9-1", ""]),
+    st.builds(lambda a, b: f"bytes={a}-{b}", st.integers(-5, 20) | st.just(""), st.integers(-5, 20) | st.just("")),
+    st.text(header_characters, max_size=20),
+)
+header_values = st.text(header_characters, max_size=40)
+
+
+def raw_request(url: str, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[Any, bytes]:
+    """One request over a raw socket: the path goes out exactly as given."""
+    host, port = urlsplit(url).hostname, urlsplit(url).port
+    head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
+            f"Content-Length: {len(body)}"]
+    head += [f"{name}: {value}" for name, value in headers.items()]
+    with socket.create_connection((host, port), timeout=30) as sock:
+        sock.sendall("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + body)
+        response = http.client.HTTPResponse(sock, method=method)
+        response.begin()
+        return response, response.read()
+
+
+def test_object_routes_answer_hostile_paths_and_ranges(fuzzed: Fuzzed) -> None:
+    @fuzz_settings(EXAMPLES * 20)
+    @given(
+        method=st.sampled_from(["PUT", "GET", "HEAD", "DELETE"]),
+        bucket=buckets,
+        key=object_keys,
+        range_=ranges,
+        body=st.one_of(st.just(b""), st.binary(max_size=64)),
+        content_type=st.none() | header_values,
+        meta=st.dictionaries(st.sampled_from(["owner", "a", "x" * 200, "Upper-Case", "dup"]), header_values,
+                             max_size=2),
+    )
+    def fuzz(method: str, bucket: str, key: str, range_: str | None, body: bytes, content_type: str | None,
+             meta: dict[str, str]) -> None:
+        path = f"/api/storage/objects/{bucket}/{key}"
+        headers = {f"x-amz-meta-{name}": value for name, value in meta.items()}
+        if range_ is not None:
+            headers["Range"] = range_
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        before = fuzzed.before()
+        response, content = raw_request(fuzzed.url, method, path, headers, body if method == "PUT" else b"")
+        problem = answer_problem(response, content, method=method)
+        if response.status >= 500:
+            problem = f"{problem}, from\n    {fuzzed.errors.cause()}"
+        if fuzzed.changed(response.status, before) and problem is None:
+            problem = "a rejected request changed the state or the object store"
+        if problem is None and method == "PUT" and response.status == 200:
+            back, got = raw_request(fuzzed.url, "GET", path, {}, b"")
+            if back.status != 200 or got != body:
+                problem = f"what was put is not what is got back (GET -> {back.status}, {got[:80]!r})"
+        assert problem is None, (
+            f"{method} {path} -> {response.status}: {problem}\n  headers: {headers!r}\n"
+            f"  response: {content[:600]!r}"
+        )
+
+    fuzz()
+
+
+# ---- regressions found by the fuzzers ----------------------------------------------------
+
+
+def test_notification_configuration_with_a_list_as_event_is_a_validation_error(fuzzed: Fuzzed) -> None:
+    r = fuzzed.client.post("/api/storage/PutBucketNotificationConfiguration", json={
+        "bucket": BUCKET, "configuration": {"TopicConfigurations": [
+            {"TopicArn": "arn:groundfog:events:local:000000000000:topic/fuzz-topic", "Events": [["s3:*"]]}]}})
+    assert r.status_code == 400 and r.json()["field"] == "Events"
