@@ -14,6 +14,21 @@ from groundfog.core.errors import GroundfogError
 log = logging.getLogger("groundfog.api")
 
 
+def _field(error: dict) -> str:
+    """Where a request-model error is (``targets.0.Arn``); "" for the body as a whole."""
+    if error.get("type") == "json_invalid":  # its loc is a character position, not a field
+        return ""
+    # A key of the body may be "" (``{"": 1}``): quoted, so it is still named.
+    return ".".join('""' if p == "" else str(p) for p in error.get("loc", ())[1:])
+
+
+def _problem(error: dict) -> str:
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error")
+        return f"not valid JSON ({reason})" if reason else "not valid JSON"
+    return str(error.get("msg"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GroundfogError)
     async def _groundfog(_: Request, exc: GroundfogError) -> JSONResponse:
@@ -21,12 +36,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            problems.append(f"{loc or 'body'}: {err.get('msg')}")
+        problems = [f"{_field(err) or 'body'}: {_problem(err)}" for err in exc.errors()]
         first = exc.errors()[0] if exc.errors() else {}
-        field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
+        field = _field(first) or None
         body = {"__type": "ValidationException", "message": "; ".join(problems) or "invalid request"}
         if field:
             body["field"] = field
@@ -34,7 +46,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "UnknownOperationException", 405: "MethodNotAllowed"}.get(exc.status_code, "HttpError")
+        # A 400 here is a body that could not be read at all (not UTF-8, nested too deep).
+        code = {400: "ValidationException", 404: "UnknownOperationException", 405: "MethodNotAllowed"}.get(
+            exc.status_code, "HttpError"
+        )
         return JSONResponse({"__type": code, "message": str(exc.detail)}, status_code=exc.status_code)
 
     @app.exception_handler(Exception)

@@ -283,7 +283,7 @@ class TopicsService(Service):
             if key not in ATTRIBUTES:
                 raise ValidationError(
                     f"Invalid parameter: Attributes: unknown attribute {key!r}; supported: {', '.join(ATTRIBUTES)}",
-                    field=key,
+                    field="Attributes",
                 )
             if key == "RawMessageDelivery":
                 text = str(value).lower()
