@@ -46,12 +46,13 @@ def test_operations_map_errors_to_aws_style_4xx(server):
         ({}, "bucket"),
         ({"bucket": "ok-bucket", "extra": 1}, "extra"),
         ({"bucket": ["not", "a", "string"]}, "bucket"),
+        ({"": 1, "bucket": "ok-bucket"}, '""'),  # an empty key is named too (found by the fuzz test)
     ],
 )
 def test_malformed_requests_name_the_field(server, body, fragment):
     r = httpx.post(server.url + "/api/storage/CreateBucket", json=body)
     assert r.status_code == 400
-    assert fragment in r.json()["message"]
+    assert fragment in r.json()["message"] and r.json()["field"] == fragment
 
 
 @pytest.mark.parametrize(
@@ -76,6 +77,12 @@ def test_text_that_cannot_be_stored_is_a_validation_error_naming_the_field(serve
 def test_non_json_body_and_unknown_operation_are_4xx(server):
     r = httpx.post(server.url + "/api/storage/CreateBucket", content=b"{nope", headers={"content-type": "application/json"})
     assert r.status_code == 400
+    # A character position is not a field (found by the fuzz test: it was named "1").
+    assert r.json()["__type"] == "ValidationException" and "not valid JSON" in r.json()["message"]
+    assert "field" not in r.json()
+    r = httpx.post(server.url + "/api/storage/CreateBucket", content=b'{"bucket": "\xff"}',
+                   headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["__type"] == "ValidationException"
     r = httpx.post(server.url + "/api/storage/Frobnicate", json={})
     assert r.status_code == 404
 

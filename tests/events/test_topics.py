@@ -162,6 +162,9 @@ def test_filter_policies_are_checked_when_subscribing(events, tmp_path):
         events.topics.subscribe(topic.topic_arn, "http", "ftp://x")
     with pytest.raises(ValidationError, match="no function named"):
         events.topics.subscribe(topic.topic_arn, "function", "missing")
+    with pytest.raises(ValidationError, match="unknown attribute ''") as raised:  # named, even when ""
+        events.topics.subscribe(topic.topic_arn, "file", path, {"": "x"})
+    assert raised.value.field == "Attributes"
     assert events.topics.list_subscriptions() == []
 
 
