@@ -48,7 +48,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytestmark, pytest.mark.slow]
 
 EXAMPLES = int(os.environ.get("GROUNDFOG_FUZZ_EXAMPLES", "20"))
 SERVICES = ("storage", "events", "topics", "metrics")
