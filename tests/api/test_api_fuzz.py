@@ -17,7 +17,9 @@ the object store. Four generators feed it, against one server per test module
   ``..``, NUL, invalid UTF-8, very long) and Range headers, over a raw socket so no
   client library normalises the path first.
 
-``GROUNDFOG_FUZZ_EXAMPLES=500`` fuzzes harder (default 20 per operation and mode).
+By default each generator draws a fixed sample (20 cases per operation and mode, the
+same every run). ``GROUNDFOG_FUZZ_EXAMPLES=500`` explores instead: that many, new each
+run (add ``--timeout 0``: a run that long outlasts pytest-timeout).
 """
 
 from __future__ import annotations
@@ -41,14 +43,12 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
-# Not yet stable run-to-run (a shared fuzzed server across cases); GROUNDFOG_FUZZ=1 runs it.
-pytestmark = pytest.mark.skipif(not __import__("os").environ.get("GROUNDFOG_FUZZ"), reason="API fuzzing is opt-in until it is stable: set GROUNDFOG_FUZZ=1")
 import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 
-pytestmark = [pytestmark, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("GROUNDFOG_FUZZ_EXAMPLES", "20"))
 SERVICES = ("storage", "events", "topics", "metrics")
@@ -58,11 +58,13 @@ BUCKET = "fuzz-bucket"
 def fuzz_settings(examples: int = EXAMPLES) -> settings:
     # Generation only: shrinking a server-side failure costs more than it tells, since
     # the failure report carries the request and the server log carries the traceback.
+    # The default run is a fixed sample (the same every run: CI stays reproducible);
+    # GROUNDFOG_FUZZ_EXAMPLES=n explores, with new random cases each time.
     return settings(
         max_examples=examples,
         deadline=None,
         database=None,
-        derandomize=False,
+        derandomize="GROUNDFOG_FUZZ_EXAMPLES" not in os.environ,
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
@@ -436,6 +438,9 @@ class Fuzzed:
             )
 
 
+NO_FIELD = "a ValidationException that names no field"
+
+
 def answer_problem(response: httpx.Response | http.client.HTTPResponse, body: bytes | None = None,
                    *, method: str = "POST", fields: bool = True) -> str | None:
     """What is wrong with an answer, or None when it meets the standard. ``fields``: the
@@ -454,7 +459,7 @@ def answer_problem(response: httpx.Response | http.client.HTTPResponse, body: by
             or not isinstance(error.get("message"), str) or not error["message"]:
         return "a 4xx without __type and message"
     if fields and error["__type"] == "ValidationException" and not error.get("field"):
-        return "a ValidationException that names no field"
+        return NO_FIELD
     return None
 
 
@@ -673,3 +678,12 @@ def test_notification_configuration_with_a_list_as_event_is_a_validation_error(f
         "bucket": BUCKET, "configuration": {"TopicConfigurations": [
             {"TopicArn": "arn:groundfog:events:local:000000000000:topic/fuzz-topic", "Events": [["s3:*"]]}]}})
     assert r.status_code == 400 and r.json()["field"] == "Events"
+
+
+# ---- storage gaps left for the storage restructuring -------------------------------------
+
+
+def test_an_unknown_notification_member_named_empty_is_named(fuzzed: Fuzzed) -> None:
+    r = fuzzed.post("/api/storage/PutBucketNotificationConfiguration",
+                    json.dumps({"bucket": BUCKET, "configuration": {"": {}}}).encode())
+    assert r.status_code == 400 and r.json().get("field")

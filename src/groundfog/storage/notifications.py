@@ -93,7 +93,8 @@ def normalise_configuration(
             raise ValidationError(f"{field} has {name!r}: {PIPELINE_EXPLANATION}", field=name)
         if name not in _KNOWN:
             raise ValidationError(
-                f"{field} has unknown member {name!r}; expected some of {', '.join(_KNOWN)}", field=name
+                f"{field} has unknown member {name!r}; expected some of {', '.join(_KNOWN)}",
+                field=f"{field}.{name}" if name else field,
             )
     if configuration.get("QueueConfigurations"):
         raise ValidationError(
@@ -140,7 +141,8 @@ def _normalise_entry(
             raise ValidationError(f"{where} has {name!r}: {PIPELINE_EXPLANATION}", field=name)
         if name not in ("Id", arn_field, "Events", "Filter"):
             raise ValidationError(
-                f"{where} has unknown member {name!r}; expected Id, {arn_field}, Events, Filter", field=name
+                f"{where} has unknown member {name!r}; expected Id, {arn_field}, Events, Filter",
+                field=f"{where}.{name}" if name else where,
             )
     target = entry.get(arn_field)
     if not isinstance(target, str) or not target:
