@@ -42,11 +42,9 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
-
 import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
 
 pytestmark = pytest.mark.slow
 
