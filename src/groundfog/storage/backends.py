@@ -501,7 +501,7 @@ class FsspecBackend:
         return contextlib.nullcontext()
 
     def create_bucket(self, bucket: str) -> None:
-        pass  # object stores have no folders to make
+        """Nothing to do: object stores have no folders to make."""
 
     def remove_bucket(self, bucket: str) -> None:
         # The bucket is gone from the index, so anything under its prefix is an orphan
