@@ -26,6 +26,7 @@ _ENV = {
     "api_token": "GROUNDFOG_API_TOKEN",
     "objects_options": "GROUNDFOG_OBJECTS_OPTIONS",
     "fsync": "GROUNDFOG_FSYNC",
+    "spot_interruptions": "GROUNDFOG_SPOT_INTERRUPTIONS",
 }
 EXECUTORS = ("local", "ray")
 
@@ -45,6 +46,9 @@ class Config:
     # Survive power loss, not only a killed process: fsync every object and commit.
     # Off by default, as with SQLite's synchronous=NORMAL in WAL mode.
     fsync: bool = False
+    # When managed spot training loses its instances (JSON in the environment):
+    # {"RatePerHour": 0.5, "Seed": 7} or {"Schedule": [seconds of training, ...]}.
+    spot_interruptions: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         home = Path(self.home).expanduser().resolve()
@@ -83,6 +87,13 @@ class Config:
                 values[name] = os.environ[var]
         if isinstance(values.get("fsync"), str):
             values["fsync"] = str(values["fsync"]).lower() in ("1", "true", "yes", "on")
+        if isinstance(values.get("spot_interruptions"), str):
+            try:
+                values["spot_interruptions"] = json.loads(str(values["spot_interruptions"]))
+            except json.JSONDecodeError as exc:
+                raise ValidationError(
+                    f"GROUNDFOG_SPOT_INTERRUPTIONS is not JSON: {exc}", field="GROUNDFOG_SPOT_INTERRUPTIONS"
+                ) from None
         if isinstance(values.get("objects_options"), str):
             try:
                 values["objects_options"] = json.loads(str(values["objects_options"]))

@@ -257,6 +257,10 @@ class LocalBackend:
                 )
         return f"{bucket}/{key}"
 
+    def local_path(self, path: str) -> Path:
+        """Where the blob ``path`` lies on this machine's disk."""
+        return self._full(path)
+
     def _full(self, path: str) -> Path:
         bucket = path.split("/", 1)[0]
         bucket_dir = os.path.realpath(self.root / bucket)

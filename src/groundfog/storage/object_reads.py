@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from groundfog.core.errors import ValidationError
 from groundfog.core.names import validate_bucket_name
@@ -55,6 +56,16 @@ class ObjectReads(StorageIndex):
         result = self.get_object(bucket, key)
         result.save(path)
         return ObjectInfo(**result.model_dump(include=set(ObjectInfo.model_fields)))
+
+    def local_file(self, bucket: str, key: str) -> "Path | None":
+        """The file holding the object's bytes when the store is a local directory (so a
+        reader can open it in place, as FastFile input does); None on remote stores.
+        The file is replaced, not changed, when the object is overwritten."""
+        validate_bucket_name(bucket)
+        validate_key(key)
+        row = self._object_row(bucket, key)
+        local_path = getattr(self.backend, "local_path", None)
+        return local_path(row.path) if local_path is not None else None
 
     @operation
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
