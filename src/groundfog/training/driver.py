@@ -279,7 +279,8 @@ class Driver:
         else:
             ending = {"status": "Completed"}
         progress["ending"] = ending
-        self.update(progress=progress, secondary="Uploading", message="Uploading generated training model")
+        message = "Uploading generated training model" if self.kind == "training" else "Uploading outputs"
+        self.update(progress=progress, secondary="Uploading", message=message)
 
     def recipe_failure(self, core: Any) -> str:
         """The script's own words: ``<output>/failure`` if it wrote one, else its last error."""
@@ -318,7 +319,7 @@ class Driver:
         result = {**self.row.result, **result}
         status = ending.status
         secondary = ending.stop_reason if status == "Stopped" else status
-        message = {"Completed": "Training job completed", "Stopped": f"The job stopped ({ending.stop_reason})"}.get(
+        message = {"Completed": f"{self.kind.capitalize()} job completed", "Stopped": f"The job stopped ({ending.stop_reason})"}.get(
             status, ending.failure_reason or ""
         )
         self.say(message if status != "Failed" else f"The job failed: {ending.failure_reason}")
