@@ -34,10 +34,20 @@ class HostLayout:
 
     job_dir: Path
     host: str
+    # The view from inside a host process that has its own /opt/ml (``isolation``).
+    mounted: bool = False
 
     @property
     def root(self) -> Path:
+        return Path("/opt/ml") if self.mounted else self.job_dir / self.host / "opt" / "ml"
+
+    @property
+    def real_root(self) -> Path:
         return self.job_dir / self.host / "opt" / "ml"
+
+    def view(self, mounted: bool) -> "HostLayout":
+        """The same host as its process sees it."""
+        return HostLayout(self.job_dir, self.host, mounted)
 
     @property
     def input_dir(self) -> Path:
@@ -204,6 +214,7 @@ def write_config_files(
     hosts: list[str],
     input_data_config: dict[str, Any],
     checkpoint_config: dict[str, str] | None,
+    view: HostLayout | None = None,
 ) -> None:
     """``hyperparameters.json``, ``resourceconfig.json``, ``inputdataconfig.json`` (and
     ``checkpointconfig.json``) in ``input/config``, as SageMaker writes them."""
@@ -220,7 +231,7 @@ def write_config_files(
         "inputdataconfig.json": input_data_config,
     }
     if checkpoint_config:
-        local = layout.container_path(checkpoint_config["LocalPath"])
+        local = (view or layout).container_path(checkpoint_config["LocalPath"])
         files["checkpointconfig.json"] = {"LocalPath": str(local), "S3Uri": checkpoint_config["S3Uri"]}
     for name, content in files.items():
         tmp = layout.config_dir / f".{name}.tmp"

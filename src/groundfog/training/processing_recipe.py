@@ -8,6 +8,7 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
+from groundfog.training import isolation
 from groundfog.training.driver import Ending, HostCommand
 from groundfog.training.environment import HostLayout, host_names
 from groundfog.training.transfer import DirectorySync, download_channel
@@ -51,12 +52,17 @@ class ProcessingRecipe:
         spec = driver.spec
         app = spec["AppSpecification"]
         out = []
+        mounted = isolation.mount_available()
         for layout in self._layouts(driver):
-            argv = [self._path(layout, arg) for arg in [*app["ContainerEntrypoint"], *app["ContainerArguments"]]]
+            argv = [*app["ContainerEntrypoint"], *app["ContainerArguments"]]
+            if not mounted:
+                argv = [self._path(layout, arg) for arg in argv]
             if argv[0] in _PYTHONS:
                 argv[0] = sys.executable
+            if mounted:
+                argv = isolation.wrap(argv, layout.real_root)
             env = {**spec["Environment"], "SM_CURRENT_HOST": layout.host, "PROCESSING_JOB_NAME": driver.name}
-            out.append(HostCommand(layout.host, argv, env, layout.root.parent.parent, cpus=spec["LocalResources"]["cpus_per_host"]))
+            out.append(HostCommand(layout.host, argv, env, layout.job_dir / layout.host, cpus=spec["LocalResources"]["cpus_per_host"]))
         return out
 
     @staticmethod

@@ -8,7 +8,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
-from groundfog.training import catalog
+from groundfog.training import catalog, isolation
 from groundfog.training.driver import Ending, HostCommand
 from groundfog.training.environment import HostLayout, host_names, script_arguments, toolkit_environment, typed_hyperparameters, write_config_files
 from groundfog.training.requirements_env import environment_for
@@ -74,6 +74,7 @@ class TrainingRecipe:
             write_config_files(
                 layout, hyperparameters=spec["HyperParameters"], hosts=hosts,
                 input_data_config=self._input_data_config(spec), checkpoint_config=checkpoints,
+                view=layout.view(isolation.mount_available()),
             )  # fmt: skip
             if checkpoints:
                 local = layout.container_path(checkpoints["LocalPath"])
@@ -99,10 +100,11 @@ class TrainingRecipe:
         source = spec.get("Source")
         resources = spec["LocalResources"]
         out = []
+        mounted = isolation.mount_available()
         for layout in self._layouts(driver):
             entry = source["EntryPoint"] if source else BUILTIN_MODULE
             env = toolkit_environment(
-                layout=layout, job_name=driver.name, hosts=hosts,
+                layout=layout.view(mounted), job_name=driver.name, hosts=hosts,
                 channels=[c["ChannelName"] for c in spec["InputDataConfig"]],
                 hyperparameters=spec["HyperParameters"], input_data_config=self._input_data_config(spec),
                 entry_point=entry, module_dir=source["SubmitDirectory"] if source else "",
@@ -120,7 +122,9 @@ class TrainingRecipe:
                 program = [python, entry] if entry.endswith(".py") else ["/bin/sh", entry]
                 argv, workdir = [*program, *args], code_dir
             else:
-                argv, workdir = [python, "-m", BUILTIN_MODULE], layout.root.parent.parent
+                argv, workdir = [python, "-m", BUILTIN_MODULE], layout.job_dir / layout.host
+            if mounted:
+                argv = isolation.wrap(argv, layout.real_root)
             out.append(HostCommand(layout.host, argv, env, workdir, cpus=resources["cpus_per_host"]))
         return out
 

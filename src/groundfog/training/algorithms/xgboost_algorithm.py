@@ -1,0 +1,668 @@
+"""SageMaker's built-in XGBoost algorithm ("algorithm mode"), as the program a
+training job runs:
+
+    python -m groundfog.training.algorithms.xgboost_algorithm
+
+It reads what SageMaker's XGBoost container reads, from a ``/opt/ml``-style tree
+named by the SageMaker environment variables: ``hyperparameters.json``,
+``inputdataconfig.json``, ``resourceconfig.json`` and ``checkpointconfig.json`` in
+``SM_INPUT_CONFIG_DIR``; the ``train`` (and optional ``validation``) channel
+directories as CSV (no header, label first), libsvm or Parquet. It prints one line
+per boosting round, ``[3]<TAB>train-auc:0.99612<TAB>validation-auc:0.98710``, which
+the algorithm's metric definitions parse; writes the booster to
+``$SM_MODEL_DIR/xgboost-model``; saves ``xgboost-checkpoint.<round>`` every round
+when checkpointing is configured and resumes from the latest one. On failure it
+writes the reason to ``$SM_OUTPUT_DIR/failure``, prints it as its last stderr line
+(``DataError: ... train.csv line 7, column 3: 'abc' is not a number``) and exits 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xgboost as xgb
+
+from groundfog.core.errors import ValidationError
+from groundfog.training.algorithms import (
+    BUILTIN_ALGORITHMS,
+    XGBOOST_MAXIMIZE_METRICS,
+    validate_xgboost_hyperparameters,
+)
+
+__all__ = ["CHECKPOINT_PREFIX", "MODEL_FILE", "DataError", "Environment", "load_channel", "main", "train"]
+
+MODEL_FILE = "xgboost-model"
+CHECKPOINT_PREFIX = "xgboost-checkpoint"
+CHECKPOINTS_KEPT = 5  # as SageMaker's container: enough to survive a bad write, few to upload
+_CHECKPOINT_NAME = re.compile(rf"^{re.escape(CHECKPOINT_PREFIX)}\.(\d+)$")
+
+# Hyperparameters the algorithm itself consumes; the rest go to xgboost as params.
+_ALGORITHM_ONLY = {"num_round", "csv_weights", "early_stopping_rounds", "eval_metric", "save_model_on_termination",
+                   "_tuning_objective_metric"}  # fmt: skip
+# Documented by SageMaker for older xgboost versions; xgboost 3 no longer has them.
+_OBSOLETE = {"sketch_eps", "single_precision_histogram", "deterministic_histogram", "lambda_bias"}
+# Strings read as a missing value in CSV (besides what float() reads, like "nan").
+_CSV_MISSING = ("", "NA", "N/A", "null", "NULL", "None")
+
+
+class DataError(ValueError):
+    """Input data the algorithm cannot use; the message names the file and, for text
+    formats, the line."""
+
+
+# ---------------------------------------------------------------------------------
+# The SageMaker environment
+# ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What the job's ``/opt/ml``-style directory and ``SM_*`` variables say."""
+
+    model_dir: Path
+    output_dir: Path
+    hyperparameters: dict[str, object]  # as written: string values
+    input_data_config: dict[str, dict[str, Any]]
+    channel_dirs: dict[str, Path]
+    hosts: list[str]
+    current_host: str
+    num_cpus: int
+    checkpoint_dir: Path | None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Environment:
+        """Read the config files as SageMaker's container does, falling back to the
+        ``SM_*`` variables when a file is absent."""
+        input_dir = Path(environ.get("SM_INPUT_DIR", "/opt/ml/input"))
+        config_dir = Path(environ.get("SM_INPUT_CONFIG_DIR", input_dir / "config"))
+        hyperparameters = _read_json(config_dir / "hyperparameters.json")
+        if hyperparameters is None:
+            hyperparameters = json.loads(environ.get("SM_HPS") or "{}")
+        data_config = _read_json(config_dir / "inputdataconfig.json")
+        if data_config is None:
+            data_config = {name: {} for name in json.loads(environ.get("SM_CHANNELS") or "[]")}
+        resources = _read_json(config_dir / "resourceconfig.json") or {}
+        current_host = str(resources.get("current_host") or environ.get("SM_CURRENT_HOST") or "algo-1")
+        hosts = [str(h) for h in (resources.get("hosts") or json.loads(environ.get("SM_HOSTS") or "[]") or [current_host])]
+        checkpoint = _read_json(config_dir / "checkpointconfig.json") or {}
+        channel_dirs = {
+            name: Path(environ.get(f"SM_CHANNEL_{name.upper()}") or input_dir / "data" / name) for name in data_config
+        }
+        return cls(
+            model_dir=Path(environ.get("SM_MODEL_DIR", "/opt/ml/model")),
+            output_dir=Path(environ.get("SM_OUTPUT_DIR", "/opt/ml/output")),
+            hyperparameters=dict(hyperparameters),
+            input_data_config={name: dict(value or {}) for name, value in data_config.items()},
+            channel_dirs=channel_dirs,
+            hosts=hosts,
+            current_host=current_host,
+            num_cpus=int(environ.get("SM_NUM_CPUS") or os.cpu_count() or 1),
+            checkpoint_dir=Path(checkpoint["LocalPath"]) if checkpoint.get("LocalPath") else None,
+        )
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise DataError(f"{path} is not valid JSON: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------
+# Channels: CSV, libsvm, Parquet
+# ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Dataset:
+    """A channel's rows: features (dense float32, or CSR for libsvm), labels, and
+    optional instance weights and query ids."""
+
+    features: Any
+    labels: np.ndarray
+    weights: np.ndarray | None = None
+    qid: np.ndarray | None = None
+
+    @property
+    def num_columns(self) -> int:
+        return int(self.features.shape[1])
+
+
+def load_channel(channel: str, directory: Path, content_type: str, *, csv_weights: bool = False) -> Dataset:
+    """Every data file under ``directory`` (hidden ones skipped), concatenated in
+    path order, read as ``content_type`` (canonical: text/csv, text/libsvm,
+    application/x-parquet)."""
+    files = _channel_files(channel, directory)
+    if content_type == "text/csv":
+        return _load_csv(files, csv_weights=csv_weights)
+    if content_type == "text/libsvm":
+        return _load_libsvm(files)
+    return _load_parquet(files)
+
+
+def _channel_files(channel: str, directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        raise DataError(f"the {channel} channel's directory {directory} does not exist")
+    files = [
+        path
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+        # SageMaker's upload/download markers and editors' files start with a dot.
+        and not any(part.startswith(".") for part in path.relative_to(directory).parts)
+        and path.stat().st_size > 0
+    ]
+    if not files:
+        raise DataError(f"the {channel} channel ({directory}) has no data files")
+    return files
+
+
+def _load_csv(files: list[Path], *, csv_weights: bool) -> Dataset:
+    import pandas as pd  # only CSV channels pay for pandas
+
+    blocks: list[np.ndarray] = []
+    for path in files:
+        try:
+            frame = pd.read_csv(path, header=None, dtype=np.float32, keep_default_na=False,
+                                na_values=list(_CSV_MISSING), skip_blank_lines=True)  # fmt: skip
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise DataError(_csv_problem(path) or f"{path}: not a CSV of numbers: {_first_line(exc)}") from None
+        block = frame.to_numpy(dtype=np.float32)
+        if blocks and block.shape[1] != blocks[0].shape[1]:
+            raise DataError(
+                f"{path} has {block.shape[1]} columns but {files[0]} has {blocks[0].shape[1]}; "
+                "every file of a channel needs the same columns"
+            )
+        if np.isnan(block[:, 0]).any():
+            raise DataError(_csv_problem(path) or f"{path}: a row has no label (first column)")
+        blocks.append(block)
+    data = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    first_feature = 2 if csv_weights else 1
+    if data.shape[1] <= first_feature:
+        layout = "label, weight, features..." if csv_weights else "label, features..."
+        raise DataError(f"{files[0]} has {data.shape[1]} column(s): no features (the layout is {layout}, no header)")
+    weights = None
+    if csv_weights:
+        weights = data[:, 1]
+        if np.isnan(weights).any() or (weights < 0).any():
+            raise DataError(f"{files[0]}: with csv_weights=1 the second column is the instance weight; "
+                            "every row needs a weight >= 0")  # fmt: skip
+    return Dataset(features=data[:, first_feature:], labels=data[:, 0], weights=weights)
+
+
+def _csv_problem(path: Path) -> str | None:
+    """Find the first line of ``path`` that is not label-first numeric CSV, and say
+    why; None if no line is at fault (pandas' own message is used then). Only run
+    after the fast reader failed, so its slowness costs nothing on good data."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            width = None
+            for line_no, row in enumerate(csv.reader(f), start=1):
+                if not row or all(not cell.strip() for cell in row):
+                    continue
+                if width is None:
+                    width = len(row)
+                elif len(row) > width:
+                    return f"{path} line {line_no} has {len(row)} columns; the first row has {width}"
+                for column, cell in enumerate(row, start=1):
+                    value = cell.strip()
+                    if value in _CSV_MISSING:
+                        if column == 1:
+                            return f"{path} line {line_no}: the label (first column) is missing"
+                        continue
+                    try:
+                        float(value)
+                    except ValueError:
+                        hint = "; the CSV must have no header row and the label in the first column" if line_no == 1 else ""
+                        return f"{path} line {line_no}, column {column}: {cell!r} is not a number{hint}"
+    except UnicodeDecodeError as exc:
+        return f"{path} is not UTF-8 text (byte {exc.start}); is it really CSV?"
+    except csv.Error as exc:
+        return f"{path}: {exc}"
+    return None
+
+
+def _load_libsvm(files: list[Path]) -> Dataset:
+    import scipy.sparse as sp
+    from sklearn.datasets import load_svmlight_file
+
+    parts = []
+    for path in files:
+        try:
+            # zero_based=True: feature index k is column k, as xgboost's own libsvm
+            # parser (and so the serving side) reads it.
+            parts.append(load_svmlight_file(str(path), zero_based=True, query_id=True, dtype=np.float32))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise DataError(f"{path} is not valid libsvm data: {_first_line(exc)}") from None
+    width = max(part[0].shape[1] for part in parts)
+    features = sp.vstack([_widen(part[0], width) for part in parts], format="csr")
+    labels = np.concatenate([part[1] for part in parts]).astype(np.float32)
+    qids = [part[2] for part in parts]
+    qid = np.concatenate(qids) if all(len(q) for q in qids) else None
+    return Dataset(features=features, labels=labels, qid=qid)
+
+
+def _widen(matrix: Any, width: int) -> Any:
+    """The same CSR matrix with ``width`` columns (libsvm files need not mention the last feature)."""
+    import scipy.sparse as sp
+
+    if matrix.shape[1] == width:
+        return matrix
+    return sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], width))
+
+
+def _load_parquet(files: list[Path]) -> Dataset:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    blocks: list[np.ndarray] = []
+    names: list[str] | None = None
+    for path in files:
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"{path} is not a readable Parquet file: {_first_line(exc)}") from None
+        if names is not None and table.column_names != names:
+            raise DataError(f"{path} has columns {table.column_names} but {files[0]} has {names}")
+        names = table.column_names
+        columns = []
+        for name, column in zip(table.column_names, table.columns):
+            if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
+                    or pa.types.is_boolean(column.type) or pa.types.is_decimal(column.type)):  # fmt: skip
+                raise DataError(f"{path}: column {name!r} is {column.type}; every column must be numeric")
+            columns.append(pc.cast(column, pa.float32()).to_numpy(zero_copy_only=False))
+        blocks.append(np.column_stack(columns).astype(np.float32, copy=False))
+    data = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    if data.shape[1] < 2:
+        raise DataError(f"{files[0]} has {data.shape[1]} column(s): the label first, then at least one feature")
+    missing = np.flatnonzero(np.isnan(data[:, 0]))
+    if missing.size:
+        raise DataError(f"the Parquet data has no label (first column, {names[0]!r}) in row {int(missing[0])}")  # type: ignore[index]
+    return Dataset(features=data[:, 1:], labels=data[:, 0])
+
+
+def _dmatrix(data: Dataset, width: int, nthread: int) -> xgb.DMatrix:
+    features = data.features if not hasattr(data.features, "indptr") else _widen(data.features, width)
+    return xgb.DMatrix(features, label=data.labels, weight=data.weights, qid=data.qid, missing=np.nan, nthread=nthread)
+
+
+# ---------------------------------------------------------------------------------
+# Metrics the container computes itself (xgboost computes the rest)
+# ---------------------------------------------------------------------------------
+
+_BINARY_OBJECTIVES = ("binary:", "reg:logistic")
+
+
+def _container_metric(names: list[str], objective: str) -> Callable[[np.ndarray, xgb.DMatrix], list[tuple[str, float]]]:
+    """One ``custom_metric`` for xgboost.train computing ``names`` (accuracy, f1, mse, ...)."""
+    binary = objective.startswith(_BINARY_OBJECTIVES)
+
+    def classes(predt: np.ndarray) -> np.ndarray:
+        if predt.ndim == 2:
+            return predt.argmax(axis=1)
+        if objective == "multi:softmax":
+            return predt
+        return (predt > (0.0 if objective == "binary:logitraw" else 0.5)).astype(np.float32)
+
+    def evaluate(predt: np.ndarray, dmatrix: xgb.DMatrix) -> list[tuple[str, float]]:
+        labels = dmatrix.get_label()
+        return [(name, float(_METRICS[name](labels, predt, classes, binary))) for name in names]
+
+    return evaluate
+
+
+def _per_class(labels: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per class present in labels or predictions: true positives, predicted, actual, present-in-labels."""
+    kinds = np.union1d(labels, predicted)
+    tp = np.array([np.sum((predicted == k) & (labels == k)) for k in kinds], dtype=float)
+    pred = np.array([np.sum(predicted == k) for k in kinds], dtype=float)
+    true = np.array([np.sum(labels == k) for k in kinds], dtype=float)
+    return tp, pred, true, true > 0
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+
+
+def _prf(kind: str, average: str) -> Callable[..., float]:
+    def metric(labels: np.ndarray, predt: np.ndarray, classes: Callable, binary: bool) -> float:
+        predicted = classes(predt)
+        mode = average if average != "auto" else ("binary" if binary else "macro")
+        if mode == "binary":
+            tp = float(np.sum((predicted == 1) & (labels == 1)))
+            precision, recall = tp / max(np.sum(predicted == 1), 1), tp / max(np.sum(labels == 1), 1)
+        elif mode == "micro":  # single-label: micro precision = micro recall = accuracy
+            precision = recall = float(np.mean(predicted == labels))
+        else:
+            tp, pred, true, _ = _per_class(labels, predicted)
+            p, r = _ratio(tp, pred), _ratio(tp, true)
+            if kind == "f1":
+                return float(np.mean(_ratio(2 * p * r, p + r)))
+            return float(np.mean(p if kind == "precision" else r))
+        if kind == "precision":
+            return precision
+        if kind == "recall":
+            return recall
+        return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+    return metric
+
+
+def _balanced_accuracy(labels: np.ndarray, predt: np.ndarray, classes: Callable, binary: bool) -> float:
+    tp, _, true, present = _per_class(labels, classes(predt))
+    return float(np.mean(tp[present] / true[present]))
+
+
+def _regression_values(predt: np.ndarray) -> np.ndarray:
+    return predt if predt.ndim == 1 else predt[:, 0]
+
+
+_METRICS: dict[str, Callable[..., float]] = {
+    "accuracy": lambda y, p, classes, binary: float(np.mean(classes(p) == y)),
+    "balanced_accuracy": _balanced_accuracy,
+    "f1": _prf("f1", "auto"),
+    "f1_binary": _prf("f1", "binary"),
+    "f1_macro": _prf("f1", "macro"),
+    "precision": _prf("precision", "auto"),
+    "precision_macro": _prf("precision", "macro"),
+    "precision_micro": _prf("precision", "micro"),
+    "recall": _prf("recall", "auto"),
+    "recall_macro": _prf("recall", "macro"),
+    "recall_micro": _prf("recall", "micro"),
+    "mse": lambda y, p, classes, binary: float(np.mean((_regression_values(p) - y) ** 2)),
+    "r2": lambda y, p, classes, binary: float(
+        1 - np.sum((_regression_values(p) - y) ** 2) / max(float(np.sum((y - y.mean()) ** 2)), 1e-12)
+    ),
+}
+
+
+# ---------------------------------------------------------------------------------
+# Callbacks: round lines, checkpoints, stop on SIGTERM
+# ---------------------------------------------------------------------------------
+
+
+class _PrintRounds(xgb.callback.TrainingCallback):
+    """``[<round>]\\ttrain-<metric>:<value>\\tvalidation-<metric>:<value>``, flushed,
+    with rounds counted from the start of the job (not of this resumed run)."""
+
+    def __init__(self, first_round: int) -> None:
+        self.first_round = first_round
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
+        parts = [f"[{self.first_round + epoch}]"]
+        for data, metrics in evals_log.items():
+            for metric, history in metrics.items():
+                score = history[-1][0] if isinstance(history[-1], tuple) else history[-1]
+                parts.append(f"{data}-{metric}:{score:.5f}")
+        print("\t".join(parts), flush=True)
+        return False
+
+
+class _SaveCheckpoints(xgb.callback.TrainingCallback):
+    """Writes ``xgboost-checkpoint.<round>`` after every round (atomically: a temp file
+    the checkpoint uploader ignores, then a rename) and keeps the last few."""
+
+    def __init__(self, directory: Path, first_round: int) -> None:
+        self.directory = directory
+        self.first_round = first_round
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
+        round_ = self.first_round + epoch
+        _write_atomically(self.directory / f"{CHECKPOINT_PREFIX}.{round_}", bytes(model.save_raw("ubj")))
+        for path in self.directory.iterdir():
+            match = _CHECKPOINT_NAME.match(path.name)
+            if match and int(match.group(1)) <= round_ - CHECKPOINTS_KEPT:
+                path.unlink(missing_ok=True)
+        return False
+
+
+class _StopOnSignal(xgb.callback.TrainingCallback):
+    """Ends training after the current round once SIGTERM arrived (StopTrainingJob, a
+    spot interruption): the checkpoints stay consistent and the model can be saved."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    def handle(self, signum: int, frame: Any) -> None:
+        self.received = signum
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
+        return self.received is not None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".sagemaker-ignore", delete=False) as f:
+        f.write(data)
+    os.replace(f.name, path)
+
+
+def _latest_checkpoint(directory: Path) -> tuple[xgb.Booster, int, str] | None:
+    """The newest loadable checkpoint, the round after it, and its file name."""
+    if not directory.is_dir():
+        return None
+    found = sorted(
+        ((int(m.group(1)), path) for path in directory.iterdir() if (m := _CHECKPOINT_NAME.match(path.name))),
+        reverse=True,
+    )
+    for round_, path in found:
+        booster = xgb.Booster()
+        try:
+            booster.load_model(bytearray(path.read_bytes()))
+        except xgb.core.XGBoostError:
+            print(f"Skipping checkpoint {path.name}: it does not load as an XGBoost model", flush=True)
+            continue
+        return booster, round_ + 1, path.name
+    return None
+
+
+# ---------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------
+
+
+def train(env: Environment) -> int:
+    """Run the algorithm in ``env``; returns the exit status (0, or 143 when stopped by SIGTERM)."""
+    algorithm = BUILTIN_ALGORITHMS["xgboost"]
+    hps = validate_xgboost_hyperparameters(env.hyperparameters)
+    content_types = algorithm.validate_input_data_config(env.input_data_config)
+    if len(env.hosts) > 1:
+        raise ValidationError(
+            f"groundfog's XGBoost algorithm trains on one instance; this job has {len(env.hosts)} "
+            f"({', '.join(env.hosts)}). Use InstanceCount=1.",
+            field="ResourceConfig.InstanceCount",
+        )
+
+    nthread = int(hps.get("nthread", env.num_cpus))  # type: ignore[call-overload]
+    csv_weights = hps.get("csv_weights") == 1
+    train_data = load_channel("train", env.channel_dirs["train"], content_types["train"], csv_weights=csv_weights)
+    valid_data = None
+    if "validation" in content_types:
+        valid_data = load_channel("validation", env.channel_dirs["validation"], content_types["validation"], csv_weights=csv_weights)
+        dense = not hasattr(train_data.features, "indptr") or not hasattr(valid_data.features, "indptr")
+        if dense and valid_data.num_columns != train_data.num_columns:
+            raise DataError(f"the validation channel has {valid_data.num_columns} feature columns; "
+                            f"the train channel has {train_data.num_columns}")  # fmt: skip
+    width = max(train_data.num_columns, valid_data.num_columns if valid_data else 0)
+    dtrain = _dmatrix(train_data, width, nthread)
+    print(f"Train matrix has {dtrain.num_row()} rows and {dtrain.num_col()} columns", flush=True)
+    evals = [(dtrain, "train")]
+    if valid_data is not None:
+        dvalid = _dmatrix(valid_data, width, nthread)
+        print(f"Validation matrix has {dvalid.num_row()} rows and {dvalid.num_col()} columns", flush=True)
+        evals.append((dvalid, "validation"))
+
+    params, custom_metric = _xgboost_params(hps, nthread)
+    num_round = int(hps["num_round"])  # type: ignore[call-overload]
+    first_round, start_model = 0, None
+    if env.checkpoint_dir is not None:
+        resumed = _latest_checkpoint(env.checkpoint_dir)
+        if resumed is not None:
+            start_model, first_round, name = resumed
+            print(f"Resuming from checkpoint {name}: continuing at round {first_round}", flush=True)
+            if first_round >= num_round:
+                print(f"The checkpoint already has {first_round} rounds (num_round is {num_round}): "
+                      "nothing left to train", flush=True)  # fmt: skip
+
+    stop = _StopOnSignal()
+    signal.signal(signal.SIGTERM, stop.handle)
+    callbacks: list[xgb.callback.TrainingCallback] = [_PrintRounds(first_round)]
+    if env.checkpoint_dir is not None:
+        callbacks.append(_SaveCheckpoints(env.checkpoint_dir, first_round))
+    callbacks.append(stop)
+    early_stopping = _early_stopping(hps, has_validation=valid_data is not None)
+    if early_stopping is not None:
+        callbacks.append(early_stopping)
+
+    booster = xgb.train(
+        params,
+        dtrain,
+        num_boost_round=max(num_round - first_round, 0),
+        evals=evals,
+        custom_metric=custom_metric,
+        xgb_model=start_model,
+        callbacks=callbacks,
+        verbose_eval=False,
+    )
+    if early_stopping is not None and booster.num_boosted_rounds() < num_round:
+        print(f"Stopped early at round {booster.num_boosted_rounds() - 1}: the best round was "
+              f"{booster.best_iteration} (validation score {booster.best_score})", flush=True)  # fmt: skip
+    if stop.received is not None:
+        if hps.get("save_model_on_termination") == "true":
+            _save_model(booster, env.model_dir)
+        print(f"Training stopped by signal {stop.received} after round {booster.num_boosted_rounds() - 1}", flush=True)
+        return 128 + stop.received
+    _save_model(booster, env.model_dir)
+    return 0
+
+
+def _xgboost_params(hps: dict[str, object], nthread: int) -> tuple[dict[str, Any], Callable | None]:
+    params: dict[str, Any] = {"nthread": nthread}
+    for name, value in hps.items():
+        if name in _ALGORITHM_ONLY:
+            continue
+        if name in _OBSOLETE:
+            print(f"Note: hyperparameter {name} has no effect in XGBoost {xgb.__version__}; ignoring it", flush=True)
+            continue
+        if name == "objective" and value == "reg:linear":
+            value = "reg:squarederror"  # the same loss, under its current name
+        elif name == "monotone_constraints":
+            value = "(" + ",".join(str(v) for v in value) + ")"  # type: ignore[union-attr]
+        elif name == "interaction_constraints":
+            value = json.dumps(value)
+        elif name == "updater":
+            value = ",".join(value)  # type: ignore[arg-type]
+        params[name] = value
+    metrics = _eval_metrics(hps)
+    builtin = [m for m in metrics if m not in _METRICS]
+    computed = [m for m in metrics if m in _METRICS]
+    if builtin:
+        params["eval_metric"] = builtin
+    elif computed:
+        params["disable_default_eval_metric"] = 1  # only the metrics asked for
+    objective = str(params.get("objective", "reg:squarederror"))
+    return params, (_container_metric(computed, objective) if computed else None)
+
+
+def _eval_metrics(hps: dict[str, object]) -> list[str]:
+    """eval_metric, plus the tuning job's objective metric when it is not among them
+    (as SageMaker's container does, so the tuner always finds its metric in the log)."""
+    metrics = list(hps.get("eval_metric", []))  # type: ignore[call-overload]
+    tuning = str(hps.get("_tuning_objective_metric") or "").partition(":")[2]
+    if tuning and tuning not in metrics:
+        metrics.append(tuning)
+    return metrics
+
+
+def _early_stopping(hps: dict[str, object], *, has_validation: bool) -> xgb.callback.EarlyStopping | None:
+    rounds = hps.get("early_stopping_rounds")
+    if rounds is None:
+        return None
+    if not has_validation:
+        print("Note: early_stopping_rounds needs a validation channel; training all num_round rounds", flush=True)
+        return None
+    # Stop on the tuning job's objective metric when there is one, else on the last
+    # eval_metric (xgboost's rule; container-computed metrics are evaluated last).
+    metrics = _eval_metrics(hps)
+    ordered = [m for m in metrics if m not in _METRICS] + [m for m in metrics if m in _METRICS]
+    tuning = str(hps.get("_tuning_objective_metric") or "")
+    metric = tuning.partition(":")[2] if tuning.startswith("validation:") else (ordered[-1] if ordered else None)
+    maximize = None if metric is None else metric.partition("@")[0] in XGBOOST_MAXIMIZE_METRICS
+    return xgb.callback.EarlyStopping(
+        rounds=int(rounds), metric_name=metric, data_name="validation", maximize=maximize  # type: ignore[call-overload]
+    )
+
+
+def _save_model(booster: xgb.Booster, model_dir: Path) -> None:
+    model_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomically(model_dir / MODEL_FILE, bytes(booster.save_raw("ubj")))
+    print(f"Saved the model to {model_dir / MODEL_FILE} ({booster.num_boosted_rounds()} rounds)", flush=True)
+
+
+# ---------------------------------------------------------------------------------
+# Entry point: one line of reason on failure
+# ---------------------------------------------------------------------------------
+
+# Errors a user causes (hyperparameters, data, labels xgboost refuses): a one-line
+# reason is the whole story. Anything else is a bug here and keeps its traceback.
+_USER_ERRORS = (ValidationError, DataError, xgb.core.XGBoostError)
+
+
+def main() -> int:
+    """Run the algorithm in the environment of this process; the exit status."""
+    output_dir = Path(os.environ.get("SM_OUTPUT_DIR", "/opt/ml/output"))
+    try:
+        return train(Environment.from_environ(os.environ))
+    except _USER_ERRORS as exc:
+        return _fail(exc, output_dir, show_traceback=False)
+    except Exception as exc:  # noqa: BLE001 - the job must end with a reason, whatever went wrong
+        return _fail(exc, output_dir, show_traceback=True)
+
+
+def _fail(exc: BaseException, output_dir: Path, *, show_traceback: bool) -> int:
+    message = _xgboost_reason(str(exc)) if isinstance(exc, xgb.core.XGBoostError) else _first_line(exc)
+    reason = f"{type(exc).__name__}: {message}"
+    if show_traceback:
+        traceback.print_exception(exc)
+    print(reason, file=sys.stderr, flush=True)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "failure").write_text(reason + "\n")
+    except OSError as write_error:  # the reason is on stderr already; say why the file is missing
+        print(f"(could not write {output_dir / 'failure'}: {write_error})", file=sys.stderr, flush=True)
+    return 1
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _xgboost_reason(text: str) -> str:
+    """xgboost's error without its timestamp, source location and C++ stack trace:
+    ``[07:33:59] /workspace/src/objective/regression_obj.cu:114: Check failed:
+    is_valid: base_score must be in (0,1)...`` → ``base_score must be in (0,1)...``."""
+    line = text.strip().splitlines()[0] if text.strip() else "XGBoost failed"
+    line = re.sub(r"^\[[0-9:]+\]\s+\S+:\d+:\s*", "", line)
+    checked = re.match(r"^Check failed:\s*[^:]+:\s*(.+)$", line)
+    return checked.group(1) if checked else line
+
+
+if __name__ == "__main__":
+    sys.exit(main())
