@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +45,9 @@ def environment_for(requirements: Path, envs_dir: Path, log: Path) -> Path:
                 [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env_dir)],
                 [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "-r", str(requirements)],
             ]
-            for step in steps:
+            for i, step in enumerate(steps):
+                if i == 1:
+                    _see_platform_packages(env_dir)
                 done = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, cwd=requirements.parent)
                 if done.returncode != 0:
                     shutil.rmtree(env_dir, ignore_errors=True)
@@ -54,3 +57,13 @@ def environment_for(requirements: Path, envs_dir: Path, log: Path) -> Path:
                     )
         (env_dir / _READY).write_text(digest)
     return python
+
+
+def _see_platform_packages(env_dir: Path) -> None:
+    # --system-site-packages reaches the base interpreter's packages only; when the
+    # platform itself runs in a virtual environment, its packages (pandas, torch...)
+    # must be visible too, after the environment's own.
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    target = env_dir / "lib" / version / "site-packages"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "groundfog-platform.pth").write_text("\n".join(site.getsitepackages()) + "\n")

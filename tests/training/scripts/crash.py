@@ -1,0 +1,3 @@
+import os
+print("loading data", flush=True)
+raise ValueError("the label column 'target' is missing from train.csv")
