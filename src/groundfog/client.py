@@ -24,6 +24,10 @@ SERVICE_CLASSES = {
     "events": "groundfog.events:EventsService",
     "topics": "groundfog.events:TopicsService",
     "metrics": "groundfog.metrics:MetricsService",
+    "instances": "groundfog.training.instances_service:InstancesService",
+    "training": "groundfog.training.training_service:TrainingService",
+    "processing": "groundfog.training.processing_service:ProcessingService",
+    "tuning": "groundfog.training.tuning_service:TuningService",
 }
 
 

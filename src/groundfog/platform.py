@@ -23,6 +23,9 @@ from groundfog.core.state import StateStore
 from groundfog.events import EventsService
 from groundfog.metrics import MetricsService
 from groundfog.storage import StorageService
+from groundfog.training.instances_service import InstancesService
+from groundfog.training.processing_service import ProcessingService
+from groundfog.training.training_service import TrainingService
 
 
 class Platform:
@@ -43,7 +46,11 @@ class Platform:
         self.topics = self.events.topics
         self.storage = StorageService(**shared, bus=self.events)
         self.metrics = MetricsService(**shared, bus=self.events)
+        self.instances = InstancesService(**shared)
         self.jobs = JobRunner(**shared)
+        job_services = {"storage": self.storage, "metrics": self.metrics, "jobs": self.jobs}
+        self.training = TrainingService(**shared, **job_services)
+        self.processing = ProcessingService(**shared, **job_services)
         self._started = False
         self._lock = threading.Lock()
 
@@ -55,6 +62,9 @@ class Platform:
             "events": self.events,
             "topics": self.topics,
             "metrics": self.metrics,
+            "instances": self.instances,
+            "training": self.training,
+            "processing": self.processing,
         }
 
     def start(self) -> "Platform":

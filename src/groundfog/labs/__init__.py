@@ -57,6 +57,12 @@ LABS: dict[str, Lab] = {
             "for object creation [...] S3 event notification cannot trigger SG pipeline",
             "groundfog.labs.s3_events_need_eventbridge:run",
         ),
+        Lab(
+            "instance-families",
+            "Instance types: Standard (t), Compute optimized (c), Memory optimized (r), "
+            "Accelerated computing (like for images) (p, g, t), Inference (inf)",
+            "groundfog.labs.instance_families:run",
+        ),
     )
 }
 

@@ -203,7 +203,9 @@ def instance_type(name: str, field: str = "InstanceType") -> InstanceType:
 def _lookup(name: Any, field: str) -> InstanceType:
     catalog = _catalog()
     if not isinstance(name, str):
-        raise ValidationError(f"{field} must be a string such as 'ml.m5.xlarge', got {type(name).__name__}", field=field)
+        raise ValidationError(
+            f"{field} must be a string such as 'ml.m5.xlarge', got {type(name).__name__}", field=field
+        )
     found = catalog.types.get(name)
     if found is not None:
         return found
@@ -312,8 +314,9 @@ def local_resources(
     >>> r = local_resources("ml.m5.4xlarge", 2, available_cpus=2, available_memory_mb=23 * 1024)
     >>> (r.cpus_per_host, r.memory_mb_per_host, r.scaled_down)
     (1, 11776, True)
-    >>> r.note
-    'ml.m5.4xlarge has 16 vCPUs and 64 GiB; this machine has 2 CPUs and 23 GiB, so each of the 2 hosts runs on 1 CPU and 11.5 GiB'
+    >>> print(r.note)  # doctest: +NORMALIZE_WHITESPACE
+    ml.m5.4xlarge has 16 vCPUs and 64 GiB; this machine has 2 CPUs and 23 GiB,
+    so each of the 2 hosts runs on 1 CPU and 11.5 GiB
     """
     itype = _lookup(instance_type, "InstanceType")
     count = _count(instance_count)

@@ -216,10 +216,10 @@ class Driver:
         self.update(progress=progress, secondary=phase, message=message, started_at=self.row.started_at or now)
 
     def watch(self) -> None:
-        progress = self.progress
         runner = self.service.jobs
-        cores = {host: runner.describe(job_id) for host, job_id in progress["hosts"].items()}
+        cores = {host: runner.describe(job_id) for host, job_id in self.progress["hosts"].items()}
         self.tail_logs(cores)
+        progress = self.progress  # after the tail, which records its log offsets
         now = self.service.clock.time()
         if now - self._last_sync >= SYNC_SECONDS:
             self._last_sync = now
@@ -257,7 +257,9 @@ class Driver:
                     self._stop_sent.add(core.id)
         if not all(c.done for c in cores.values()):
             return
+        cores = {host: runner.describe(core.id) for host, core in cores.items()}
         self.tail_logs(cores)
+        progress = self.progress  # what changed above is recorded already
         self.recipe.during(self)
         ended = max((c.ended_at or now) for c in cores.values())
         progress["running_seconds"] = progress["running_seconds"] + max(0.0, ended - progress["attempt_started_at"])

@@ -131,6 +131,12 @@ def resource_config(value: object, field: str = "ResourceConfig") -> dict[str, A
     config = _mapping(value, field)
     _only(config, field, ("InstanceType", "InstanceCount", "VolumeSizeInGB", "KeepAlivePeriodInSeconds"))
     instance = catalog.instance_type(config.get("InstanceType", "ml.m5.large"), field=f"{field}.InstanceType")
+    if not instance.training:
+        raise ValidationError(
+            f"{field}.InstanceType {instance.name} is for hosting only (SageMaker trains and processes on "
+            "ml.t3, ml.m5, ml.c5, ml.r5, ml.p3, ml.p4d, ml.g4dn and ml.g5)",
+            field=f"{field}.InstanceType",
+        )
     count = _positive_int(config.get("InstanceCount"), f"{field}.InstanceCount", default=1, maximum=16)
     volume = _positive_int(config.get("VolumeSizeInGB"), f"{field}.VolumeSizeInGB", default=30, maximum=16384)
     return {"InstanceType": instance.name, "InstanceCount": count, "VolumeSizeInGB": volume}

@@ -53,8 +53,9 @@ WARM_START_ATTR = "warm_start"
 # Study user attribute recording that the warm start happened (so it is done once).
 WARM_START_STUDY_ATTR = "groundfog:warm_start"
 AUTO_LOG_RATIO = 1000.0
-# MedianPruner for TrainingJobEarlyStoppingType=Auto: judge only once a few jobs have finished,
-# never at a job's first step, and only against steps at least three other jobs reported.
+# MedianPruner for TrainingJobEarlyStoppingType=Auto: judge only once five jobs have finished,
+# never at step 0 (a first, noisy epoch when epochs count from 0), and only at steps that at
+# least three earlier jobs reported.
 MEDIAN_STARTUP_TRIALS = 5
 MEDIAN_WARMUP_STEPS = 1
 MEDIAN_MIN_TRIALS = 3
@@ -64,11 +65,13 @@ _REVERSE_LOG_PREFIX = "1-"
 STATES = ("Completed", "Failed", "Stopped", "Pruned")
 
 
-def create_study(config: TuningJobConfig, storage_path: str | Path, study_name: str) -> optuna.Study:
+def create_study(config: TuningJobConfig, storage_path: str | Path | None, study_name: str) -> optuna.Study:
     """Open (or create) the study of a tuning job, kept in a journal file.
 
     Calling it again with the same path and name, in this process or a restarted one,
-    resumes the same study with every trial, report and result so far.
+    resumes the same study with every trial, report and result so far. With
+    ``storage_path=None`` the study lives in memory only (one process, nothing to resume;
+    the journal syncs every write to disk, which a quick experiment may not want).
 
     >>> study = create_study(config, tmp / "study.journal", "hpo-1")  # doctest: +SKIP
     >>> study.direction.name  # doctest: +SKIP
@@ -76,9 +79,11 @@ def create_study(config: TuningJobConfig, storage_path: str | Path, study_name: 
     """
     import optuna
 
-    path = Path(storage_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+    storage: optuna.storages.BaseStorage | None = None
+    if storage_path is not None:
+        path = Path(storage_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
     return optuna.create_study(
         storage=storage,
         study_name=study_name,
@@ -140,10 +145,13 @@ def tell(study: optuna.Study, trial_number: int, value: float | None, state: str
 
 
 def report(study: optuna.Study, trial_number: int, step: int, value: float) -> bool:
-    """Record the objective of a running trial at ``step`` (epoch); True when it should stop.
+    """Record the objective of a running trial at ``step``; True when the job should stop.
 
-    Works on a study reopened in another process: the trial is rebuilt from the storage.
-    Reports for a trial that is already finished are ignored (False).
+    ``step`` is the resource used so far (the epoch, or iteration, the metric was emitted at);
+    for Hyperband it is compared with MinResource / MaxResource, and a job at MaxResource is
+    never stopped (it has used its whole budget; tell it Completed). Works on a study reopened
+    in another process: the trial is rebuilt from the storage. Reports for a trial that is
+    already finished are ignored (False). A step reported twice keeps its first value.
 
     >>> report(study, 3, step=5, value=0.91)  # doctest: +SKIP
     False
@@ -156,7 +164,7 @@ def report(study: optuna.Study, trial_number: int, step: int, value: float) -> b
         return False
     trial = optuna.trial.Trial(study, trial_id)
     trial.report(float(value), int(step))
-    return trial.should_prune()
+    return bool(trial.should_prune())
 
 
 def seed_from_parents(study: optuna.Study, config: TuningJobConfig, parents: list[dict[str, Any]]) -> int:
@@ -381,7 +389,7 @@ def _pruner(config: TuningJobConfig) -> optuna.pruners.BasePruner:
     if config.strategy == "Hyperband":
         hb = config.hyperband
         assert hb is not None and hb.min_resource is not None and hb.max_resource is not None
-        return optuna.pruners.HyperbandPruner(
+        return _hyperband_class()(
             min_resource=hb.min_resource, max_resource=hb.max_resource, reduction_factor=HYPERBAND_REDUCTION_FACTOR
         )
     if config.training_job_early_stopping_type == "Auto":
@@ -434,6 +442,28 @@ def _sampler_classes() -> tuple[type, type, type]:
             return None
 
     return TrialSeededTPESampler, TrialSeededRandomSampler, AskTellGridSampler
+
+
+@cache
+def _hyperband_class() -> type:
+    import optuna
+
+    class FullBudgetHyperbandPruner(optuna.pruners.HyperbandPruner):
+        """Hyperband that lets a job which reached MaxResource finish: SageMaker counts such a job
+        as completed, and stopping it there would save nothing (Optuna's last rung sits at
+        MaxResource and would otherwise mark it pruned)."""
+
+        def __init__(self, *, min_resource: int, max_resource: int, reduction_factor: int) -> None:
+            super().__init__(min_resource=min_resource, max_resource=max_resource, reduction_factor=reduction_factor)
+            self._full_budget = max_resource
+
+        def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+            step = trial.last_step
+            if step is not None and step >= self._full_budget:
+                return False
+            return super().prune(study, trial)
+
+    return FullBudgetHyperbandPruner
 
 
 def _grid_started(study: optuna.Study) -> int:
