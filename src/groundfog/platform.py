@@ -26,6 +26,7 @@ from groundfog.storage import StorageService
 from groundfog.training.instances_service import InstancesService
 from groundfog.training.processing_service import ProcessingService
 from groundfog.training.training_service import TrainingService
+from groundfog.training.tuning_service import TuningService
 
 
 class Platform:
@@ -51,6 +52,7 @@ class Platform:
         job_services = {"storage": self.storage, "metrics": self.metrics, "jobs": self.jobs}
         self.training = TrainingService(**shared, **job_services)
         self.processing = ProcessingService(**shared, **job_services)
+        self.tuning = TuningService(**shared, training=self.training)
         self._started = False
         self._lock = threading.Lock()
 
@@ -65,6 +67,7 @@ class Platform:
             "instances": self.instances,
             "training": self.training,
             "processing": self.processing,
+            "tuning": self.tuning,
         }
 
     def start(self) -> "Platform":

@@ -141,7 +141,7 @@ class TrainingService(JobsBase):
         resource = requests.resource_config(resources)
         channel_list = requests.channels(self.storage, channels, mode)
         if source is None:
-            definitions = validate_builtin_request("xgboost", hps, channel_list, definitions)
+            definitions = validate_builtin_request("xgboost", hps, channel_list, definitions, resource["InstanceCount"])
         output = requests._mapping(output, "OutputDataConfig")
         requests._only(output, "OutputDataConfig", ("S3OutputPath", "KmsKeyId", "CompressionType"))
         check_bucket(self.storage, output.get("S3OutputPath"), "OutputDataConfig.S3OutputPath")

@@ -84,7 +84,7 @@ class DirectorySync:
             return 0
         uploaded = 0
         for path in sorted(self.source.rglob("*")):
-            if not path.is_file() or path.name.endswith((".tmp", ".partial")):
+            if not path.is_file() or path.name.endswith((".tmp", ".partial", ".sagemaker-ignore")):
                 continue
             try:
                 stat = path.stat()

@@ -329,7 +329,8 @@ def validate_xgboost_hyperparameters(hyperparameters: Mapping[str, object]) -> d
         typed[name] = _parse(raw_name, spec, _text(raw_value))
     for name, spec in _XGBOOST_PARAMS.items():
         if spec.required and name not in typed:
-            raise ValidationError(f"HyperParameters.{name} is required by the XGBoost algorithm", field=f"HyperParameters.{name}")
+            field = f"HyperParameters.{name}"
+            raise ValidationError(f"{field} is required by the XGBoost algorithm", field=field)
     _check_combinations(typed)
     return typed
 
@@ -397,7 +398,9 @@ def _parse(name: str, spec: _Param, text: str) -> object:
     except ValueError:
         ok = False
     if not ok:
-        raise ValidationError(f"{field} must be a list of lists of feature indices, like [[0,1],[2,3]]; got {text!r}", field=field)
+        raise ValidationError(
+            f"{field} must be a list of lists of feature indices, like [[0,1],[2,3]]; got {text!r}", field=field
+        )
     for group in groups:
         for index in group:
             _in_range(name, spec, index, "a feature index")
@@ -497,7 +500,9 @@ def _check_combinations(typed: dict[str, object]) -> None:
                 field="HyperParameters.eval_metric",
             )
     tree_method = typed.get("tree_method", "auto")
-    for name, allowed in (("monotone_constraints", ("auto", "exact", "hist")), ("interaction_constraints", ("auto", "exact", "hist", "approx"))):
+    constrained = (("monotone_constraints", ("auto", "exact", "hist")),
+                   ("interaction_constraints", ("auto", "exact", "hist", "approx")))  # fmt: skip
+    for name, allowed in constrained:
         if name in typed and tree_method not in allowed:
             raise ValidationError(
                 f"HyperParameters.{name} needs tree_method {', '.join(a for a in allowed if a != 'auto')}; "

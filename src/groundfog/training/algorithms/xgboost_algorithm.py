@@ -24,7 +24,6 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,7 +40,10 @@ from groundfog.training.algorithms import (
     validate_xgboost_hyperparameters,
 )
 
-__all__ = ["CHECKPOINT_PREFIX", "MODEL_FILE", "DataError", "Environment", "load_channel", "main", "train"]
+__all__ = [
+    "CHECKPOINT_PREFIX", "MODEL_FILE", "DataError", "Dataset", "Environment", "check_labels", "load_channel", "main",
+    "train",
+]  # fmt: skip
 
 MODEL_FILE = "xgboost-model"
 CHECKPOINT_PREFIX = "xgboost-checkpoint"
@@ -293,8 +295,37 @@ def _load_parquet(files: list[Path]) -> Dataset:
         raise DataError(f"{files[0]} has {data.shape[1]} column(s): the label first, then at least one feature")
     missing = np.flatnonzero(np.isnan(data[:, 0]))
     if missing.size:
-        raise DataError(f"the Parquet data has no label (first column, {names[0]!r}) in row {int(missing[0])}")  # type: ignore[index]
+        label = (names or ["?"])[0]
+        raise DataError(f"the Parquet data has no label (first column, {label!r}) in row {int(missing[0]) + 1}")
     return Dataset(features=data[:, 1:], labels=data[:, 0])
+
+
+# What each objective accepts as a label; xgboost's own messages for these talk about
+# base_score or fail deep inside the C++ core, so say it first in the user's terms.
+_LABEL_RULES: tuple[tuple[tuple[str, ...], Callable[[np.ndarray], np.ndarray], str], ...] = (
+    (("binary:logistic", "binary:logitraw", "binary:hinge", "reg:logistic"), lambda y: (y >= 0) & (y <= 1), "in [0, 1]"),
+    (("count:poisson", "reg:tweedie"), lambda y: y >= 0, ">= 0"),
+    (("reg:gamma",), lambda y: y > 0, "> 0"),
+    (("reg:squaredlogerror",), lambda y: y > -1, "> -1"),
+)
+
+
+def check_labels(channel: str, labels: np.ndarray, objective: str, num_class: int | None) -> None:
+    """Raise DataError naming the first row whose label ``objective`` cannot learn from."""
+    if objective.startswith("multi:") and num_class is not None:
+        ok, expected = (labels >= 0) & (labels < num_class) & (labels == np.round(labels)), f"an integer in [0, {num_class})"
+    else:
+        rule = next((r for r in _LABEL_RULES if objective in r[0]), None)
+        if rule is None:
+            return
+        ok, expected = rule[1](labels), rule[2]
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        row = int(bad[0])
+        raise DataError(
+            f"the {channel} channel's label in row {row + 1} is {labels[row]:g}; objective {objective} needs "
+            f"labels {expected} ({bad.size} of {labels.size} rows are not)"
+        )
 
 
 def _dmatrix(data: Dataset, width: int, nthread: int) -> xgb.DMatrix:
@@ -448,9 +479,13 @@ class _StopOnSignal(xgb.callback.TrainingCallback):
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".sagemaker-ignore", delete=False) as f:
+    # A temp name the checkpoint uploader skips (SageMaker ignores *.sagemaker-ignore),
+    # then a rename: a reader never sees half a model. Plain open() keeps the umask's
+    # permissions, which a NamedTemporaryFile (0600) would not.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.sagemaker-ignore")
+    with open(temporary, "wb") as f:
         f.write(data)
-    os.replace(f.name, path)
+    os.replace(temporary, path)
 
 
 def _latest_checkpoint(directory: Path) -> tuple[xgb.Booster, int, str] | None:
@@ -479,46 +514,19 @@ def _latest_checkpoint(directory: Path) -> tuple[xgb.Booster, int, str] | None:
 
 def train(env: Environment) -> int:
     """Run the algorithm in ``env``; returns the exit status (0, or 143 when stopped by SIGTERM)."""
-    algorithm = BUILTIN_ALGORITHMS["xgboost"]
     hps = validate_xgboost_hyperparameters(env.hyperparameters)
-    content_types = algorithm.validate_input_data_config(env.input_data_config)
+    content_types = BUILTIN_ALGORITHMS["xgboost"].validate_input_data_config(env.input_data_config)
     if len(env.hosts) > 1:
         raise ValidationError(
             f"groundfog's XGBoost algorithm trains on one instance; this job has {len(env.hosts)} "
             f"({', '.join(env.hosts)}). Use InstanceCount=1.",
             field="ResourceConfig.InstanceCount",
         )
-
     nthread = int(hps.get("nthread", env.num_cpus))  # type: ignore[call-overload]
-    csv_weights = hps.get("csv_weights") == 1
-    train_data = load_channel("train", env.channel_dirs["train"], content_types["train"], csv_weights=csv_weights)
-    valid_data = None
-    if "validation" in content_types:
-        valid_data = load_channel("validation", env.channel_dirs["validation"], content_types["validation"], csv_weights=csv_weights)
-        dense = not hasattr(train_data.features, "indptr") or not hasattr(valid_data.features, "indptr")
-        if dense and valid_data.num_columns != train_data.num_columns:
-            raise DataError(f"the validation channel has {valid_data.num_columns} feature columns; "
-                            f"the train channel has {train_data.num_columns}")  # fmt: skip
-    width = max(train_data.num_columns, valid_data.num_columns if valid_data else 0)
-    dtrain = _dmatrix(train_data, width, nthread)
-    print(f"Train matrix has {dtrain.num_row()} rows and {dtrain.num_col()} columns", flush=True)
-    evals = [(dtrain, "train")]
-    if valid_data is not None:
-        dvalid = _dmatrix(valid_data, width, nthread)
-        print(f"Validation matrix has {dvalid.num_row()} rows and {dvalid.num_col()} columns", flush=True)
-        evals.append((dvalid, "validation"))
-
+    evals = _evaluation_sets(env, hps, content_types, nthread)
     params, custom_metric = _xgboost_params(hps, nthread)
     num_round = int(hps["num_round"])  # type: ignore[call-overload]
-    first_round, start_model = 0, None
-    if env.checkpoint_dir is not None:
-        resumed = _latest_checkpoint(env.checkpoint_dir)
-        if resumed is not None:
-            start_model, first_round, name = resumed
-            print(f"Resuming from checkpoint {name}: continuing at round {first_round}", flush=True)
-            if first_round >= num_round:
-                print(f"The checkpoint already has {first_round} rounds (num_round is {num_round}): "
-                      "nothing left to train", flush=True)  # fmt: skip
+    start_model, first_round = _resume(env.checkpoint_dir, num_round)
 
     stop = _StopOnSignal()
     signal.signal(signal.SIGTERM, stop.handle)
@@ -526,13 +534,13 @@ def train(env: Environment) -> int:
     if env.checkpoint_dir is not None:
         callbacks.append(_SaveCheckpoints(env.checkpoint_dir, first_round))
     callbacks.append(stop)
-    early_stopping = _early_stopping(hps, has_validation=valid_data is not None)
+    early_stopping = _early_stopping(hps, has_validation=len(evals) > 1)
     if early_stopping is not None:
         callbacks.append(early_stopping)
 
     booster = xgb.train(
         params,
-        dtrain,
+        evals[0][0],
         num_boost_round=max(num_round - first_round, 0),
         evals=evals,
         custom_metric=custom_metric,
@@ -540,7 +548,7 @@ def train(env: Environment) -> int:
         callbacks=callbacks,
         verbose_eval=False,
     )
-    if early_stopping is not None and booster.num_boosted_rounds() < num_round:
+    if early_stopping is not None and booster.num_boosted_rounds() < num_round and stop.received is None:
         print(f"Stopped early at round {booster.num_boosted_rounds() - 1}: the best round was "
               f"{booster.best_iteration} (validation score {booster.best_score})", flush=True)  # fmt: skip
     if stop.received is not None:
@@ -550,6 +558,46 @@ def train(env: Environment) -> int:
         return 128 + stop.received
     _save_model(booster, env.model_dir)
     return 0
+
+
+def _evaluation_sets(
+    env: Environment, hps: dict[str, object], content_types: dict[str, str], nthread: int
+) -> list[tuple[xgb.DMatrix, str]]:
+    """``[(dtrain, "train"), (dvalid, "validation")]`` (validation when the job has it)."""
+    csv_weights = hps.get("csv_weights") == 1
+    objective = str(hps.get("objective", "reg:squarederror"))
+    num_class = hps.get("num_class")
+    loaded: dict[str, Dataset] = {}
+    for channel in ("train", "validation"):
+        if channel in content_types:
+            data = load_channel(channel, env.channel_dirs[channel], content_types[channel], csv_weights=csv_weights)
+            check_labels(channel, data.labels, objective, num_class)  # type: ignore[arg-type]
+            loaded[channel] = data
+    train_data, valid_data = loaded["train"], loaded.get("validation")
+    if valid_data is not None and valid_data.num_columns != train_data.num_columns:
+        # libsvm files need not mention the last feature, so sparse widths may differ.
+        if not (hasattr(train_data.features, "indptr") and hasattr(valid_data.features, "indptr")):
+            raise DataError(f"the validation channel has {valid_data.num_columns} feature columns; "
+                            f"the train channel has {train_data.num_columns}")  # fmt: skip
+    width = max(data.num_columns for data in loaded.values())
+    evals = []
+    for channel, data in loaded.items():
+        dmatrix = _dmatrix(data, width, nthread)
+        print(f"{channel.capitalize()} matrix has {dmatrix.num_row()} rows and {dmatrix.num_col()} columns", flush=True)
+        evals.append((dmatrix, channel))
+    return evals
+
+
+def _resume(checkpoint_dir: Path | None, num_round: int) -> tuple[xgb.Booster | None, int]:
+    """The model to continue from and the round it continues at (None, 0 for a fresh start)."""
+    resumed = _latest_checkpoint(checkpoint_dir) if checkpoint_dir is not None else None
+    if resumed is None:
+        return None, 0
+    booster, first_round, name = resumed
+    print(f"Resuming from checkpoint {name}: continuing at round {first_round}", flush=True)
+    if first_round >= num_round:
+        print(f"The checkpoint already has {first_round} rounds (num_round is {num_round}): nothing left to train", flush=True)
+    return booster, first_round
 
 
 def _xgboost_params(hps: dict[str, object], nthread: int) -> tuple[dict[str, Any], Callable | None]:
@@ -638,9 +686,12 @@ def main() -> int:
 def _fail(exc: BaseException, output_dir: Path, *, show_traceback: bool) -> int:
     message = _xgboost_reason(str(exc)) if isinstance(exc, xgb.core.XGBoostError) else _first_line(exc)
     reason = f"{type(exc).__name__}: {message}"
-    if show_traceback:
-        traceback.print_exception(exc)
-    print(reason, file=sys.stderr, flush=True)
+    printed = "".join(traceback.format_exception(exc)) if show_traceback else ""
+    # The reason is the last line either way; a traceback already ends with it unless
+    # the message spans several lines.
+    if not printed.endswith(reason + "\n"):
+        printed += reason + "\n"
+    print(printed, end="", file=sys.stderr, flush=True)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "failure").write_text(reason + "\n")
