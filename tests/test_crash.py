@@ -9,10 +9,7 @@ import json
 import os
 import random
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,35 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from server_helpers import free_port as _free_port
+from server_helpers import start_server as _start_server
+
 from groundfog import Platform
 from groundfog.core.config import Config
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_server(home: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "GROUNDFOG_HOME": str(home)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from groundfog.cli.main import main; main()", "up", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(home / "server.log", "ab"),
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not come up: " + (home / "server.log").read_text()[-2000:])
 
 
 def test_kill_9_loses_no_acknowledged_put_or_event(tmp_path):
