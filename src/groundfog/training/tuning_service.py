@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,9 +25,9 @@ import sqlalchemy as sa
 
 from groundfog.core.errors import ResourceInUse, ResourceNotFound, ValidationError
 from groundfog.core.names import arn, validate_name
-from groundfog.core.owners import owner_alive, owner_token
-from groundfog.core.service import Service, operation
+from groundfog.core.service import operation
 from groundfog.training import tuning_search
+from groundfog.training.driven import ACTIVE, TERMINAL, DrivenService
 from groundfog.training.tables import tuning_jobs
 from groundfog.training.tuning_config import parse_tuning_job_config, validate_warm_start_config
 from groundfog.training.tuning_driver import TuningDriver
@@ -38,8 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("groundfog.training")
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
-_ACTIVE = ("InProgress", "Stopping")
-_TERMINAL = ("Completed", "Failed", "Stopped")
 _DEFINITION_KEYS = (
     "StaticHyperParameters", "AlgorithmSpecification", "InputDataConfig", "OutputDataConfig", "ResourceConfig",
     "StoppingCondition", "EnableManagedSpotTraining", "CheckpointConfig", "Environment", "RoleArn", "DefinitionName",
@@ -51,26 +48,15 @@ def _time(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
 
 
-class TuningService(Service):
+class TuningService(DrivenService):
     """Tuning jobs: one driver thread each, in the platform that owns the job's row."""
 
     name = "tuning"
-    heartbeat_seconds = 2.0
-    stale_seconds = 15.0
-    reconcile_seconds = 5.0
+    table = tuning_jobs
 
     def __init__(self, *, config, state, clock, training: "TrainingService") -> None:  # type: ignore[no-untyped-def]
         super().__init__(config=config, state=state, clock=clock)
         self.training = training
-        self.owner = owner_token()
-        self.closing = threading.Event()
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._generation = 0
-        self._drivers: dict[str, threading.Thread] = {}
-        self._reconciled = False
-        self._serving = False
-        self._background: threading.Thread | None = None
 
     def job_dir(self, name: str) -> Path:
         return self.config.jobs_dir / "tuning" / name
@@ -160,7 +146,7 @@ class TuningService(Service):
         parents = []
         for i, parent in enumerate(names):
             row = self._row(parent, field=f"WarmStartConfig.ParentHyperParameterTuningJobs[{i}]")
-            if row.status not in _TERMINAL:
+            if row.status not in TERMINAL:
                 raise ValidationError(f"parent tuning job {parent!r} has not ended", field=f"WarmStartConfig.ParentHyperParameterTuningJobs[{i}]")
             for trial in row.progress.get("trials", {}).values():
                 parents.append({"hyperparameters": trial["hyperparameters"], "objective": trial.get("objective"),
@@ -210,7 +196,7 @@ class TuningService(Service):
             value = trial.get("objective")
             status = job["TrainingJobStatus"]
             objective_status = "Succeeded" if value is not None and status in ("Completed", "Stopped") and trial.get("done") else (
-                "Pending" if status in _ACTIVE else "Failed")  # fmt: skip
+                "Pending" if status in ACTIVE else "Failed")  # fmt: skip
             summary = {
                 "TrainingJobName": job["TrainingJobName"], "TrainingJobArn": job["TrainingJobArn"],
                 "TuningJobName": row.name, "CreationTime": job["CreationTime"], "TrainingStartTime": job["TrainingStartTime"],
@@ -289,21 +275,10 @@ class TuningService(Service):
         """Block until the tuning job ends (or ``timeout`` seconds); returns its description."""
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
             raise ValidationError("timeout must be a number of seconds >= 0", field="timeout")
-        self._ensure_reconciled()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with self._lock:
-                generation = self._generation
-            row = self._row(hyper_parameter_tuning_job_name)
-            if row.status in _TERMINAL or (deadline is not None and time.monotonic() >= deadline):
-                return self._describe(row)
-            if row.owner != self.owner:
-                self.reconcile()
-            with self._changed:
-                if self._generation == generation:
-                    self._changed.wait(0.5)
+        row = self._wait_until_done(lambda: self._row(hyper_parameter_tuning_job_name), timeout)
+        return self._describe(row)
 
-    # -- rows, drivers, ownership ---------------------------------------------------------
+    # -- rows and drivers -------------------------------------------------------------------
 
     def _row(self, name: str, field: str = "HyperParameterTuningJobName") -> Any:
         with self.state.read() as conn:
@@ -312,91 +287,5 @@ class TuningService(Service):
             raise ResourceNotFound(f"no tuning job named {name!r}", field=field)
         return row
 
-    def changed(self) -> None:
-        with self._changed:
-            self._generation += 1
-            self._changed.notify_all()
-
-    def _drive(self, name: str) -> None:
-        with self._lock:
-            thread = self._drivers.get(name)
-            if thread is not None and thread.is_alive():
-                return
-            thread = threading.Thread(target=TuningDriver(self, name).run, name=f"groundfog-tuning-{name}", daemon=True)
-            self._drivers[name] = thread
-            thread.start()
-        self._ensure_background()
-
-    def reconcile(self) -> list[str]:
-        """Claim every active tuning job whose owner is gone and resume its driver."""
-        self._reconciled = True
-        if self.closing.is_set():
-            return []
-        now = self.clock.time()
-        with self.state.read() as conn:
-            rows = list(conn.execute(sa.select(tuning_jobs).where(tuning_jobs.c.status.in_(_ACTIVE))))
-        claimed = []
-        for row in rows:
-            if row.owner == self.owner:
-                continue
-            if row.owner is not None and owner_alive(row.owner) is not False and now - (row.heartbeat_at or 0) <= self.stale_seconds:
-                continue
-            seen_owner = tuning_jobs.c.owner.is_(None) if row.owner is None else tuning_jobs.c.owner == row.owner
-            with self.state.write() as conn:
-                done = conn.execute(
-                    tuning_jobs.update().where(tuning_jobs.c.name == row.name, seen_owner).values(owner=self.owner, heartbeat_at=now)
-                )
-            if done.rowcount == 1:
-                claimed.append(row.name)
-                self._drive(row.name)
-        return claimed
-
-    def _ensure_reconciled(self) -> None:
-        if not self._reconciled:
-            self.reconcile()
-
-    def _ensure_background(self) -> None:
-        with self._lock:
-            if self.closing.is_set() or (self._background is not None and self._background.is_alive()):
-                return
-            self._background = threading.Thread(target=self._supervise, name="groundfog-tuning-supervisor", daemon=True)
-            self._background.start()
-
-    def _supervise(self) -> None:
-        next_reconcile = time.monotonic() + self.reconcile_seconds
-        while not self.closing.wait(self.heartbeat_seconds):
-            try:
-                with self.state.write() as conn:
-                    conn.execute(
-                        tuning_jobs.update()
-                        .where(tuning_jobs.c.owner == self.owner, tuning_jobs.c.status.in_(_ACTIVE))
-                        .values(heartbeat_at=self.clock.time())
-                    )
-                if self._serving and time.monotonic() >= next_reconcile:
-                    self.reconcile()
-                    next_reconcile = time.monotonic() + self.reconcile_seconds
-            except Exception:  # noqa: BLE001 - a state-store hiccup must not end supervision
-                log.exception("tuning supervisor tick failed")
-
-    def start_background(self) -> None:
-        self._serving = True
-        self.reconcile()
-        self._ensure_background()
-
-    def close(self) -> None:
-        self.closing.set()
-        self.changed()
-        with self._lock:
-            threads = list(self._drivers.values())
-        for thread in threads:
-            thread.join(timeout=10)
-        try:
-            with self.state.write() as conn:
-                conn.execute(
-                    tuning_jobs.update()
-                    .where(tuning_jobs.c.owner == self.owner, tuning_jobs.c.status.in_(_ACTIVE))
-                    .values(owner=None)
-                )
-        except Exception:  # noqa: BLE001 - heartbeats go stale anyway
-            log.exception("could not hand over the tuning jobs of %s", self.owner)
-
+    def _driver(self, name: str) -> Callable[[], None]:
+        return TuningDriver(self, name).run
