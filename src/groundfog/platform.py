@@ -49,10 +49,10 @@ class Platform:
         self.metrics = MetricsService(**shared, bus=self.events)
         self.instances = InstancesService(**shared)
         self.jobs = JobRunner(**shared)
-        job_services = {"storage": self.storage, "metrics": self.metrics, "jobs": self.jobs}
+        job_services = {"storage": self.storage, "metrics": self.metrics, "jobs": self.jobs, "bus": self.events}
         self.training = TrainingService(**shared, **job_services)
         self.processing = ProcessingService(**shared, **job_services)
-        self.tuning = TuningService(**shared, training=self.training)
+        self.tuning = TuningService(**shared, training=self.training, bus=self.events)
         self._started = False
         self._lock = threading.Lock()
 

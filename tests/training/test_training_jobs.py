@@ -236,3 +236,18 @@ def test_duplicate_job_name_is_refused_and_unknown_job_not_found(tp):
     with pytest.raises(ResourceNotFound):
         tp.training.describe_training_job("nope")
     tp.training.wait_for_training_job("dup-1", timeout=60)
+
+
+def test_job_state_changes_are_eventbridge_events(tp, tmp_path):
+    sink = tmp_path / "events.jsonl"
+    topic = tp.topics.create_topic(name="jobs")
+    tp.topics.subscribe(topic_arn=topic.topic_arn, protocol="file", endpoint=str(sink), attributes={"RawMessageDelivery": "true"})
+    tp.events.put_rule(name="jobs", event_pattern={"source": ["aws.sagemaker"], "detail-type": ["SageMaker Training Job State Change"],
+                                                   "detail": {"TrainingJobStatus": ["Failed"]}})
+    tp.events.put_targets(rule="jobs", targets=[{"Id": "sink", "Arn": topic.topic_arn}])
+    script_job(tp, "evt-1", "crash.py")
+    assert tp.training.wait_for_training_job("evt-1", timeout=60)["TrainingJobStatus"] == "Failed"
+    tp.events.drain(timeout=10)
+    events = [json.loads(line) for line in sink.read_text().splitlines()]
+    assert len(events) == 1  # the InProgress one did not match the rule
+    assert events[0]["detail"]["TrainingJobName"] == "evt-1" and "ValueError" in events[0]["detail"]["FailureReason"]

@@ -9,6 +9,7 @@ the same models; the CLI prints AWS's names (``by_alias=True``), as the AWS CLI 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
@@ -21,4 +22,6 @@ def to_jsonable(value: Any, *, by_alias: bool = False) -> Any:
         return [to_jsonable(v, by_alias=by_alias) for v in value]
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
+    if isinstance(value, datetime):
+        return value.isoformat()
     return value

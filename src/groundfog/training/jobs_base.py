@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from groundfog.core.errors import ResourceNotFound, ValidationError
+from groundfog.core.serialize import to_jsonable
 from groundfog.training.driven import ACTIVE, TERMINAL, DrivenService
 from groundfog.training.driver import Driver, Recipe
 from groundfog.training.tables import jobs, metric_values
@@ -20,6 +21,7 @@ from groundfog.training.tables import jobs, metric_values
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from groundfog.core.bus import Bus
     from groundfog.core.jobs import JobRunner
     from groundfog.metrics import MetricsService
     from groundfog.storage import StorageService
@@ -33,11 +35,14 @@ class JobsBase(DrivenService):
     kind = ""  # training | processing
     table = jobs
 
-    def __init__(self, *, config, state, clock, storage: "StorageService", metrics: "MetricsService", jobs: "JobRunner") -> None:  # type: ignore[no-untyped-def]
+    detail_type = ""  # of the EventBridge event a status change emits
+
+    def __init__(self, *, config, state, clock, storage: "StorageService", metrics: "MetricsService", jobs: "JobRunner", bus: "Bus | None" = None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(config=config, state=state, clock=clock)
         self.storage = storage
         self.metrics = metrics
         self.jobs = jobs
+        self.bus = bus
 
     def _scope(self) -> list[Any]:
         return [jobs.c.kind == self.kind]
@@ -53,8 +58,21 @@ class JobsBase(DrivenService):
     def next_interruption(self, spec: dict[str, Any], running_seconds: float) -> float | None:
         return None
 
+    def _describe(self, row: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
     def ended(self, kind: str, name: str) -> None:
-        """Called by a driver once its job has ended."""
+        """Called by a driver once its job has ended: SageMaker's state-change event."""
+        self.emit_state_change(self._row(name))
+
+    def emit_state_change(self, row: Any) -> None:
+        if self.bus is None:
+            return
+        try:
+            detail = to_jsonable(self._describe(row))
+            self.bus.emit("aws.sagemaker", self.detail_type, detail, resources=[row.arn])
+        except Exception:  # noqa: BLE001 - the job's own record stands; the event is a notification
+            log.exception("could not emit the state change of %s", row.name)
 
     # -- rows ---------------------------------------------------------------------------
 
@@ -79,6 +97,7 @@ class JobsBase(DrivenService):
     def _insert(self, row: dict[str, Any]) -> None:
         with self.state.write() as conn:
             conn.execute(jobs.insert().values(kind=self.kind, owner=self.owner, heartbeat_at=self.clock.time(), **row))
+        self.emit_state_change(self._row(row["name"]))
         self._drive(row["name"])
 
     def _request_stop(self, name: str) -> None:

@@ -58,6 +58,7 @@ class ProcessingService(JobsBase):
 
     name = "processing"
     kind = "processing"
+    detail_type = "SageMaker Processing Job State Change"
 
     def recipe(self, spec: dict[str, Any]) -> ProcessingRecipe:
         return ProcessingRecipe()

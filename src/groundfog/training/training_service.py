@@ -60,6 +60,7 @@ class TrainingService(JobsBase):
 
     name = "training"
     kind = "training"
+    detail_type = "SageMaker Training Job State Change"
 
     def recipe(self, spec: dict[str, Any]) -> TrainingRecipe:
         return TrainingRecipe()

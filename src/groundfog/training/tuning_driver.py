@@ -198,3 +198,4 @@ class TuningDriver:
 
     def finish(self, status: str, reason: str | None = None) -> None:
         self.update(status=status, failure_reason=reason, ended_at=self.service.clock.time(), owner=None)
+        self.service.ended(self.name)

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from groundfog.core.errors import ResourceInUse, ResourceNotFound, ValidationError
 from groundfog.core.names import arn, validate_name
+from groundfog.core.serialize import to_jsonable
 from groundfog.core.service import operation
 from groundfog.training import tuning_search
 from groundfog.training.driven import ACTIVE, TERMINAL, DrivenService
@@ -33,6 +34,7 @@ from groundfog.training.tuning_config import parse_tuning_job_config, validate_w
 from groundfog.training.tuning_driver import TuningDriver
 
 if TYPE_CHECKING:
+    from groundfog.core.bus import Bus
     from groundfog.training.training_service import TrainingService
 
 log = logging.getLogger("groundfog.training")
@@ -54,9 +56,21 @@ class TuningService(DrivenService):
     name = "tuning"
     table = tuning_jobs
 
-    def __init__(self, *, config, state, clock, training: "TrainingService") -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *, config, state, clock, training: "TrainingService", bus: "Bus | None" = None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(config=config, state=state, clock=clock)
         self.training = training
+        self.bus = bus
+
+    def ended(self, name: str) -> None:
+        """SageMaker's state-change event, once the tuning job has ended."""
+        if self.bus is None:
+            return
+        try:
+            row = self._row(name)
+            self.bus.emit("aws.sagemaker", "SageMaker HyperParameter Tuning Job State Change",
+                          to_jsonable(self._describe(row)), resources=[row.arn])  # fmt: skip
+        except Exception:  # noqa: BLE001 - the job's own record stands; the event is a notification
+            log.exception("could not emit the state change of %s", name)
 
     def job_dir(self, name: str) -> Path:
         return self.config.jobs_dir / "tuning" / name
