@@ -251,3 +251,13 @@ def test_job_state_changes_are_eventbridge_events(tp, tmp_path):
     events = [json.loads(line) for line in sink.read_text().splitlines()]
     assert len(events) == 1  # the InProgress one did not match the rule
     assert events[0]["detail"]["TrainingJobName"] == "evt-1" and "ValueError" in events[0]["detail"]["FailureReason"]
+
+
+def test_the_instance_memory_limits_the_script(tp):
+    greedy = ("greedy.py", b"block = bytearray(6 * 1024**3)\nprint('allocated')\n")
+    script_job(tp, "mem-1", "crash.py", extra_files=(greedy,), resource_config={"InstanceType": "ml.t3.medium", "InstanceCount": 1},
+               hyperparameters={"sagemaker_program": "greedy.py"})
+    job = tp.training.wait_for_training_job("mem-1", timeout=60)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "MemoryError" in job["FailureReason"]
+    assert job["LocalResources"]["memory_mb_per_host"] == 4096

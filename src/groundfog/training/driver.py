@@ -20,6 +20,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -116,8 +117,11 @@ class Driver:
             ).first()
         return self.row
 
-    def update(self, *, secondary: str | None = None, message: str = "", **values: Any) -> bool:
-        """Write ``values`` if this platform still owns the job; False if it does not."""
+    def update(self, *, secondary: str | None = None, message: str = "", announce: bool = False, **values: Any) -> bool:
+        """Write ``values`` if this platform still owns the job; False if it does not.
+
+        ``announce`` emits the job's state-change event first, so a crash in between
+        repeats the event (at least once) rather than losing it."""
         now = self.service.clock.time()
         values = {**values, "modified_at": now, "heartbeat_at": now}
         if secondary is not None and secondary != self.row.secondary_status:
@@ -127,6 +131,8 @@ class Driver:
             transitions = [dict(t) for t in self.row.transitions]
             transitions[-1]["StatusMessage"] = message
             values["transitions"] = transitions
+        if announce:
+            self.service.emit_state_change(SimpleNamespace(**{**self.row._mapping, **values}))
         with self.service.state.write() as conn:
             done = conn.execute(
                 jobs.update()
@@ -327,9 +333,8 @@ class Driver:
         self.say(message if status != "Failed" else f"The job failed: {ending.failure_reason}")
         self.update(
             status=status, secondary=secondary or status, message=message, failure_reason=ending.failure_reason,
-            stop_reason=ending.stop_reason, result=result, ended_at=now, owner=None,
+            stop_reason=ending.stop_reason, result=result, ended_at=now, owner=None, announce=True,
         )  # fmt: skip
-        self.service.ended(self.kind, self.name)
 
     def fail(self, reason: str) -> None:
         for job_id in self.progress.get("hosts", {}).values():
@@ -339,8 +344,7 @@ class Driver:
                 pass
         self.say(f"The job failed: {reason}")
         now = self.service.clock.time()
-        self.update(status="Failed", secondary="Failed", message=reason, failure_reason=reason, ended_at=now, owner=None)
-        self.service.ended(self.kind, self.name)
+        self.update(status="Failed", secondary="Failed", message=reason, failure_reason=reason, ended_at=now, owner=None, announce=True)
 
     # -- logs and metrics -----------------------------------------------------------
 

@@ -61,11 +61,8 @@ class JobsBase(DrivenService):
     def _describe(self, row: Any) -> dict[str, Any]:
         raise NotImplementedError
 
-    def ended(self, kind: str, name: str) -> None:
-        """Called by a driver once its job has ended: SageMaker's state-change event."""
-        self.emit_state_change(self._row(name))
-
     def emit_state_change(self, row: Any) -> None:
+        """SageMaker's ``... Job State Change`` event for ``row`` (as it is, or is about to be)."""
         if self.bus is None:
             return
         try:

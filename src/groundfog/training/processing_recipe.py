@@ -62,7 +62,9 @@ class ProcessingRecipe:
             if mounted:
                 argv = isolation.wrap(argv, layout.real_root)
             env = {**spec["Environment"], "SM_CURRENT_HOST": layout.host, "PROCESSING_JOB_NAME": driver.name}
-            out.append(HostCommand(layout.host, argv, env, layout.job_dir / layout.host, cpus=spec["LocalResources"]["cpus_per_host"]))
+            resources = spec["LocalResources"]
+            out.append(HostCommand(layout.host, argv, env, layout.job_dir / layout.host,
+                                   cpus=resources["cpus_per_host"], memory_mb=resources["memory_mb_per_host"]))
         return out
 
     @staticmethod

@@ -125,7 +125,9 @@ class TrainingRecipe:
                 argv, workdir = [python, "-m", BUILTIN_MODULE], layout.job_dir / layout.host
             if mounted:
                 argv = isolation.wrap(argv, layout.real_root)
-            out.append(HostCommand(layout.host, argv, env, workdir, cpus=resources["cpus_per_host"]))
+            # The instance's memory caps the host's address space (RLIMIT_AS), as far as
+            # one machine can: an out-of-memory job fails here as it would on its instance.
+            out.append(HostCommand(layout.host, argv, env, workdir, cpus=resources["cpus_per_host"], memory_mb=resources["memory_mb_per_host"]))
         return out
 
     def during(self, driver: "Driver") -> None:

@@ -197,5 +197,5 @@ class TuningDriver:
         return any((v >= target) if maximize else (v <= target) for v in values)
 
     def finish(self, status: str, reason: str | None = None) -> None:
+        self.service.ended(self.name, status=status, failure_reason=reason)  # first: at least once
         self.update(status=status, failure_reason=reason, ended_at=self.service.clock.time(), owner=None)
-        self.service.ended(self.name)

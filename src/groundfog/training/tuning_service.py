@@ -18,6 +18,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,12 +62,12 @@ class TuningService(DrivenService):
         self.training = training
         self.bus = bus
 
-    def ended(self, name: str) -> None:
-        """SageMaker's state-change event, once the tuning job has ended."""
+    def ended(self, name: str, **values: Any) -> None:
+        """SageMaker's state-change event for the tuning job about to end with ``values``."""
         if self.bus is None:
             return
         try:
-            row = self._row(name)
+            row = SimpleNamespace(**{**self._row(name)._mapping, **values, "ended_at": self.clock.time()})
             self.bus.emit("aws.sagemaker", "SageMaker HyperParameter Tuning Job State Change",
                           to_jsonable(self._describe(row)), resources=[row.arn])  # fmt: skip
         except Exception:  # noqa: BLE001 - the job's own record stands; the event is a notification
