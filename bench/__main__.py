@@ -8,6 +8,8 @@ import sys
 BENCHMARKS = {
     "storage": "bench.storage_throughput",
     "events": "bench.event_latency",
+    "training": "bench.training_startup",
+    "tuning": "bench.tuning_overhead",
 }
 
 

@@ -25,8 +25,29 @@ def connect(url: str = "http://127.0.0.1:8750", *, token: str | None = None) -> 
     return RemotePlatform(url, token=token)
 
 
+# The SageMaker-style SDK classes, by the module that defines them (imported on first use).
+_SDK = {
+    **dict.fromkeys(
+        ("Estimator", "SKLearn", "PyTorch", "XGBoost", "TrainingInput"), "groundfog.training.sdk_estimator"
+    ),
+    **dict.fromkeys(
+        ("Processor", "ScriptProcessor", "SKLearnProcessor", "ProcessingInput", "ProcessingOutput"),
+        "groundfog.training.sdk_processing",
+    ),
+    **dict.fromkeys(
+        ("HyperparameterTuner", "IntegerParameter", "ContinuousParameter", "CategoricalParameter"),
+        "groundfog.training.sdk_tuning",
+    ),
+}
+__all__ += list(_SDK)
+
+
 def __getattr__(name: str) -> Any:
     # Lazy, so ``import groundfog`` (and ``groundfog --help``) stays fast.
+    if name in _SDK:
+        import importlib
+
+        return getattr(importlib.import_module(_SDK[name]), name)
     if name == "Platform":
         from groundfog.platform import Platform
 

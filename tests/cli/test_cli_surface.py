@@ -29,7 +29,8 @@ COMMANDS = _leaves(ROOT)
 
 def test_the_command_tree_has_every_service():
     groups = {path[0] for path in COMMANDS}
-    assert {"storage", "events", "topics", "metrics", "alarms", "lab", "up"} <= groups
+    assert {"storage", "events", "topics", "metrics", "alarms", "instances", "training", "processing", "tuning",
+            "lab", "up"} <= groups
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)

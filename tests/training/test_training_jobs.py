@@ -261,3 +261,15 @@ def test_the_instance_memory_limits_the_script(tp):
     assert job["TrainingJobStatus"] == "Failed"
     assert "MemoryError" in job["FailureReason"]
     assert job["LocalResources"]["memory_mb_per_host"] == 4096
+
+
+def test_training_runs_on_every_state_and_object_backend(tmp_path, state_url, objects_backend, breast_cancer_csv):
+    from training_helpers import make_platform
+
+    with make_platform(tmp_path / "home", state_url=state_url, **objects_backend) as p:
+        p.storage.put_object("data", "train/train.csv", breast_cancer_csv[0])
+        script_job(p, "any-1", "sklearn_train.py", hyperparameters={"n-estimators": "5"}, input_mode="FastFile")
+        job = p.training.wait_for_training_job("any-1", timeout=120)
+        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+        model = joblib.load(model_files(p, job["ModelArtifacts"]["S3ModelArtifacts"], tmp_path / "m") / "model.joblib")
+        assert model.n_estimators == 5

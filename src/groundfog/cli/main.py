@@ -23,12 +23,19 @@ def _mount() -> None:
     from groundfog.labs.cli import lab
     from groundfog.metrics.cli import alarms_app, metrics_app
     from groundfog.storage.cli import app as storage_app
+    from groundfog.training.cli import processing_app, training_app, tuning_app
+    from groundfog.training.instances_cli import app as instances_app
 
     app.add_typer(storage_app, name="storage", help="Buckets and objects (S3), like `aws s3`.")
     app.add_typer(events_app, name="events", help="Event buses, rules, targets, functions (EventBridge).")
     app.add_typer(topics_app, name="topics", help="Topics and subscriptions (SNS).")
     app.add_typer(metrics_app, name="metrics", help="Metric data and statistics (CloudWatch).")
     app.add_typer(alarms_app, name="alarms", help="Alarms on metrics (CloudWatch).")
+    app.add_typer(instances_app, name="instances",
+                  help="The instance catalog: types per family, prices, cost (SageMaker instance types).")
+    app.add_typer(training_app, name="training", help="Training jobs: script mode, built-in XGBoost, spot (SageMaker training jobs).")
+    app.add_typer(processing_app, name="processing", help="Processing jobs (SageMaker Processing).")
+    app.add_typer(tuning_app, name="tuning", help="Hyperparameter tuning jobs (SageMaker automatic model tuning).")
     app.command("lab")(lab)
 
 

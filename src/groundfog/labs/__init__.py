@@ -63,6 +63,7 @@ LABS: dict[str, Lab] = {
             "Accelerated computing (like for images) (p, g, t), Inference (inf)",
             "groundfog.labs.instance_families:run",
         ),
+        Lab("spot-instances", "To save on costs: spot instances", "groundfog.labs.spot_instances:run"),
     )
 }
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import logging
 import os
 import threading
@@ -105,6 +106,12 @@ def backend_for(url: str, options: dict[str, Any] | None = None, *, fsync: bool 
     return FsspecBackend(url, options or {})
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 class _Reader:
     """A byte range of an open file, read in chunks; it also offers the file itself,
     so a local-to-local download can be a kernel copy (``sendfile``)."""
@@ -131,7 +138,13 @@ class _Reader:
     def sendfile(self, out_fd: int) -> None:
         """Copy the range into ``out_fd`` inside the kernel, then close the source."""
         try:
-            in_fd = self.file.fileno()
+            try:
+                in_fd = self.file.fileno()
+            except (OSError, AttributeError, io.UnsupportedOperation):
+                # A remote store's file has no descriptor: copy through memory instead.
+                for chunk in self:
+                    _write_all(out_fd, chunk)
+                return
             end = os.fstat(in_fd).st_size if self.end is None else self.end
             offset = self.start
             while offset < end:

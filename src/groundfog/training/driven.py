@@ -67,6 +67,12 @@ class DrivenService(Service):
             self._generation += 1
             self._changed.notify_all()
 
+    def wait_for_change(self, timeout: float) -> None:
+        """Sleep until a job of this service changes here, ``timeout`` at most."""
+        with self._changed:
+            if not self.closing.is_set():
+                self._changed.wait(timeout)
+
     def _drive(self, name: str) -> None:
         with self._lock:
             thread = self._drivers.get(name)

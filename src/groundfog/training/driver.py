@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("groundfog.training")
 
-TICK = 0.2
+TICK = 0.1
 SYNC_SECONDS = 1.0
 STOP_GRACE = 120.0  # SageMaker's SIGTERM-to-SIGKILL window on a stop
 
@@ -159,7 +159,10 @@ class Driver:
             while not self.service.closing.is_set():
                 if self.load() is None or self.row.owner != self.service.owner or self.row.status in ("Completed", "Failed", "Stopped"):
                     return
+                phase = self.row.secondary_status
                 self.step()
+                if self.row is not None and self.row.secondary_status != phase:
+                    continue  # a new phase starts at once
                 self.service.closing.wait(TICK)
         except Exception as exc:  # noqa: BLE001 - a job must end, never hang InProgress
             log.exception("driver of %s job %s failed", self.kind, self.name)

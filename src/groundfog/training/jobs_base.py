@@ -114,6 +114,7 @@ class JobsBase(DrivenService):
         return self._wait_until_done(lambda: self._row(name), timeout)
 
     def _logs(self, name: str, start: int = 0, limit: int = 1 << 20) -> tuple[str, int, bool]:
+        self._ensure_reconciled()  # a job nobody drives would show a log that never grows
         row = self._row(name)
         if isinstance(start, bool) or not isinstance(start, int) or start < 0:
             raise ValidationError(f"start must be a byte offset >= 0, got {start!r}", field="start")
@@ -124,11 +125,12 @@ class JobsBase(DrivenService):
                 chunk = f.read(limit)
         except FileNotFoundError:
             chunk = b""
-        # Whole lines only, unless the job has ended (then everything that is there).
+        # Whole lines only, unless the job has ended (then everything that is there) or
+        # a line is longer than a whole page (then it comes in pieces).
         done = row.status in TERMINAL
         if not done and b"\n" in chunk:
             chunk = chunk[: chunk.rfind(b"\n") + 1]
-        elif not done:
+        elif not done and len(chunk) < limit:
             chunk = b""
         return chunk.decode(errors="replace"), start + len(chunk), done and len(chunk) < limit
 

@@ -121,6 +121,12 @@ class ProcessingService(JobsBase):
             s3 = requests._mapping(item.get("S3Input"), f"{at}.S3Input")
             if not s3:
                 raise ValidationError(f"{at}.S3Input is required", field=f"{at}.S3Input")
+            requests._only(s3, f"{at}.S3Input", ("S3Uri", "LocalPath", "S3DataType", "S3InputMode", "S3DataDistributionType", "S3CompressionType"))
+            if s3.get("S3DataDistributionType", "FullyReplicated") != "FullyReplicated" or s3.get("S3CompressionType", "None") != "None":
+                raise ValidationError(
+                    f"{at}.S3Input: only S3DataDistributionType FullyReplicated and S3CompressionType None are supported",
+                    field=f"{at}.S3Input",
+                )
             mode = s3.get("S3InputMode", "File")
             if mode not in ("File", "FastFile"):
                 raise ValidationError(f"{at}.S3Input.S3InputMode must be File or FastFile", field=f"{at}.S3Input.S3InputMode")
@@ -140,6 +146,7 @@ class ProcessingService(JobsBase):
             requests._only(item, at, ("OutputName", "S3Output", "AppManaged", "FeatureStoreOutput"))
             name = validate_name(item.get("OutputName"), f"{at}.OutputName", pattern=re.compile(r"^[A-Za-z0-9\.\-_]+$"), max_length=64)
             s3 = requests._mapping(item.get("S3Output"), f"{at}.S3Output")
+            requests._only(s3, f"{at}.S3Output", ("S3Uri", "LocalPath", "S3UploadMode"))
             check_bucket(self.storage, s3.get("S3Uri"), f"{at}.S3Output.S3Uri")
             mode = s3.get("S3UploadMode", "EndOfJob")
             if mode not in ("EndOfJob", "Continuous"):
@@ -156,7 +163,7 @@ class ProcessingService(JobsBase):
             "ProcessingResources": {"ClusterConfig": cluster}, "ProcessingInputs": spec_inputs,
             "ProcessingOutputs": spec_outputs, "Environment": requests._str_map(environment, "Environment"),
             "StoppingCondition": {"MaxRuntimeInSeconds": requests._positive_int(stopping.get("MaxRuntimeInSeconds"), "StoppingCondition.MaxRuntimeInSeconds", default=86400, maximum=7 * 86400)},
-            "Tags": tags or [], "RoleArn": role_arn if isinstance(role_arn, str) else None,
+            "Tags": requests.tags(tags), "RoleArn": role_arn if isinstance(role_arn, str) else None,
             "LocalResources": local.model_dump(),
         }  # fmt: skip
 

@@ -233,9 +233,10 @@ def checkpoint_config(storage: "StorageService", value: object, field: str = "Ch
 
 def spot_interruptions(value: object, default: dict[str, Any], field: str = "SpotInterruptions") -> dict[str, Any]:
     """groundfog's interruption model (not a SageMaker field): ``{"Schedule": [seconds of
-    running time, ...]}`` or ``{"RatePerHour": r, "Seed": n}``, plus ``RestartDelaySeconds``."""
+    running time, ...]}`` or ``{"RatePerHour": r, "Seed": n}``, plus ``RestartDelaySeconds``
+    and ``GraceSeconds``."""
     config = dict(default) if value is None else _mapping(value, field)
-    _only(config, field, ("Schedule", "RatePerHour", "Seed", "RestartDelaySeconds"))
+    _only(config, field, ("Schedule", "RatePerHour", "Seed", "RestartDelaySeconds", "GraceSeconds"))
     out: dict[str, Any] = {}
     if "Schedule" in config:
         schedule = config["Schedule"]
@@ -259,6 +260,11 @@ def spot_interruptions(value: object, default: dict[str, Any], field: str = "Spo
     if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 3600:
         raise ValidationError(f"{field}.RestartDelaySeconds must be 0-3600", field=f"{field}.RestartDelaySeconds")
     out["RestartDelaySeconds"] = float(delay)
+    # The interruption notice: SIGTERM, then SIGKILL this many seconds later (AWS gives 120).
+    grace = config.get("GraceSeconds", 2.0)
+    if isinstance(grace, bool) or not isinstance(grace, (int, float)) or not 0 <= grace <= 120:
+        raise ValidationError(f"{field}.GraceSeconds must be 0-120", field=f"{field}.GraceSeconds")
+    out["GraceSeconds"] = float(grace)
     return out
 
 
@@ -313,3 +319,17 @@ def _source_names(storage: "StorageService", submit: str) -> set[str]:
 
 def training_job_name(value: object) -> str:
     return validate_name(value, "TrainingJobName")
+
+
+def tags(value: object) -> list[dict[str, str]]:
+    """AWS tags: at most 50 ``{Key, Value}`` pairs."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 50:
+        raise ValidationError("Tags must be a list of at most 50 {Key, Value} objects", field="Tags")
+    for i, tag in enumerate(value):
+        if not isinstance(tag, dict) or not isinstance(tag.get("Key"), str) or not 1 <= len(tag["Key"]) <= 128:
+            raise ValidationError(f"Tags[{i}] must be {{Key: 1-128 chars, Value: string}}", field=f"Tags[{i}]")
+        if not isinstance(tag.get("Value", ""), str) or len(tag.get("Value", "")) > 256:
+            raise ValidationError(f"Tags[{i}].Value must be a string of at most 256 characters", field=f"Tags[{i}].Value")
+    return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in value]

@@ -172,16 +172,18 @@ class TrainingRecipe:
         spot = spec.get("EnableManagedSpotTraining", False)
         billable = catalog.spot_billable_seconds(running, instance) if spot else running
         cost = catalog.job_cost(instance, count, running, spot=spot)
-        training_time = max(now - started, running)
+        training_time = max(1, round(max(now - started, running)))
+        billable = max(1, round(billable)) if running > 0 else 0
         result.update(
-            TrainingTimeInSeconds=max(1, round(training_time)),
-            BillableTimeInSeconds=max(1, round(billable)) if running > 0 else 0,
+            TrainingTimeInSeconds=training_time,
+            BillableTimeInSeconds=billable,
             RunningTimeInSeconds=round(running, 3),
             SpotInterruptions=progress.get("interruptions", []),
             Cost=cost.model_dump() if hasattr(cost, "model_dump") else dict(vars(cost)),
         )
-        if spot and training_time > 0:
-            result["SavingsPercent"] = round((1 - (billable / training_time)) * 100, 1)
+        if spot:
+            # SageMaker's own formula, over the whole seconds it reports.
+            result["SavingsPercent"] = round((1 - billable / training_time) * 100, 1)
         finals = []
         for name, values in driver.service.metric_series(driver.name).items():
             if values:

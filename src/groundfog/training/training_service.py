@@ -42,19 +42,6 @@ def _time(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
 
 
-def _tags(value: object) -> list[dict[str, str]]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or len(value) > 50:
-        raise ValidationError("Tags must be a list of at most 50 {Key, Value} objects", field="Tags")
-    for i, tag in enumerate(value):
-        if not isinstance(tag, dict) or not isinstance(tag.get("Key"), str) or not 1 <= len(tag["Key"]) <= 128:
-            raise ValidationError(f"Tags[{i}] must be {{Key: 1-128 chars, Value: string}}", field=f"Tags[{i}]")
-        if not isinstance(tag.get("Value", ""), str) or len(tag.get("Value", "")) > 256:
-            raise ValidationError(f"Tags[{i}].Value must be a string of at most 256 characters", field=f"Tags[{i}].Value")
-    return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in value]
-
-
 class TrainingService(JobsBase):
     """SageMaker's training jobs, run as local processes under the job runner."""
 
@@ -157,7 +144,7 @@ class TrainingService(JobsBase):
             "EnableManagedSpotTraining": spot,
             "CheckpointConfig": requests.checkpoint_config(self.storage, checkpoints),
             "SpotInterruptions": requests.spot_interruptions(interruptions, default_interruptions) if spot else {},
-            "Tags": _tags(tags), "RoleArn": role_arn if isinstance(role_arn, str) else None,
+            "Tags": requests.tags(tags), "RoleArn": role_arn if isinstance(role_arn, str) else None,
             "LocalResources": local.model_dump(),
         }  # fmt: skip
 

@@ -28,7 +28,7 @@ TICK = 0.3
 
 
 def trial_job_name(tuning_job_name: str, number: int) -> str:
-    """SageMaker's ``<tuning job>-<NNN>-<8 hex>``."""
+    """SageMaker's ``<tuning job>-<NNN>-<8 hex>`` for the tuning job's ``number``-th trial (from 0)."""
     digest = hashlib.sha256(f"{tuning_job_name}/{number}".encode()).hexdigest()[:8]
     return f"{tuning_job_name}-{number + 1:03d}-{digest}"
 
@@ -69,6 +69,9 @@ class TuningDriver:
         if self._study is None:
             path = self.service.job_dir(self.name) / "study.journal"
             path.parent.mkdir(parents=True, exist_ok=True)
+            import optuna
+
+            optuna.logging.set_verbosity(optuna.logging.WARNING)  # the job's own log says what matters
             self._study = tuning_search.create_study(self.config, path, self.name)
             parents = self.row.spec.get("WarmStartParents") or []
             if parents:
@@ -81,7 +84,7 @@ class TuningDriver:
                 if self.load() is None or self.row.owner != self.service.owner or self.row.status in ("Completed", "Failed", "Stopped"):
                     return
                 self.step()
-                self.service.closing.wait(TICK)
+                self.service.training.wait_for_change(TICK)
         except Exception as exc:  # noqa: BLE001 - a tuning job must end, never hang InProgress
             log.exception("tuning driver of %s failed", self.name)
             try:
@@ -105,7 +108,7 @@ class TuningDriver:
             try:
                 job = training.describe_training_job(trial["job"])
             except ResourceNotFound:
-                self._launch(int(number), trial["hyperparameters"])  # recorded, but not created before a crash
+                self._launch(trial["job"], int(number), trial["hyperparameters"])  # recorded, but not created before a crash
                 running += 1
                 continue
             values = training.get_training_job_metrics(trial["job"], objective).get(objective, [])
@@ -134,10 +137,11 @@ class TuningDriver:
                 exhausted = progress["exhausted"] = True
                 break
             number, hyperparameters = asked
-            trials[str(number)] = {"job": trial_job_name(self.name, number), "hyperparameters": hyperparameters}
+            # Numbered by this job's own trials: a warm start's parent trials are not ours.
+            trials[str(number)] = {"job": trial_job_name(self.name, len(trials)), "hyperparameters": hyperparameters}
             progress["trials"] = trials
             self.update(progress=progress)  # the intent first: a crash now relaunches it
-            if not self._launch(number, hyperparameters):
+            if not self._launch(trials[str(number)]["job"], number, hyperparameters):
                 trials[str(number)].update(done=True, status="Failed", objective=None)
                 tuning_search.tell(study, number, None, "Failed")
             else:
@@ -155,11 +159,11 @@ class TuningDriver:
             else:
                 self.finish("Completed")
 
-    def _launch(self, number: int, hyperparameters: dict[str, str]) -> bool:
+    def _launch(self, job_name: str, number: int, hyperparameters: dict[str, str]) -> bool:
         definition = self.row.spec["TrainingJobDefinition"]
         try:
             self.service.training.create_training_job(
-                training_job_name=trial_job_name(self.name, number),
+                training_job_name=job_name,
                 algorithm_specification=definition["AlgorithmSpecification"],
                 output_data_config=definition["OutputDataConfig"],
                 resource_config=definition.get("ResourceConfig"),

@@ -1,0 +1,319 @@
+"""The SageMaker SDK's ``Estimator`` and its framework shortcuts, on groundfog's training jobs.
+
+The same script-mode code runs unchanged: ``fit`` packs the entry point (or its
+``source_dir``) into ``sourcedir.tar.gz``, uploads it to the default bucket, sends the
+hyperparameters JSON-encoded with ``sagemaker_program`` / ``sagemaker_submit_directory``
+as the SDK does, and waits while the job's log streams.
+
+>>> import groundfog as gf
+>>> est = gf.SKLearn(entry_point="train.py", hyperparameters={"n-estimators": 100})  # doctest: +SKIP
+>>> est.fit({"train": "s3://data/train/"})                                           # doctest: +SKIP
+>>> est.model_data                                                                   # doctest: +SKIP
+'s3://sagemaker-local-000000000000/sklearn-2026-01-31-12-00-00-123/output/model.tar.gz'
+
+The built-in XGBoost algorithm needs no script:
+
+>>> gf.Estimator(image_uri="xgboost", hyperparameters={"num_round": 50, "objective": "binary:logistic"})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from groundfog.core.errors import ValidationError
+from groundfog.training.sdk import (
+    Job,
+    base_name_from_image,
+    default_bucket,
+    json_encode,
+    name_from_base,
+    resolve_platform,
+    s3_join,
+    source_archive,
+    tags_list,
+    upload_bytes,
+)
+
+# The SDK's own hyperparameters in script mode; the container log level is logging.INFO.
+PROGRAM, SUBMIT_DIRECTORY = "sagemaker_program", "sagemaker_submit_directory"
+LOG_LEVEL, JOB_NAME = "sagemaker_container_log_level", "sagemaker_job_name"
+
+
+class TrainingInput:
+    """One input channel, as the SDK's ``sagemaker.inputs.TrainingInput``.
+
+    >>> TrainingInput("s3://data/train/", content_type="text/csv").config["ContentType"]
+    'text/csv'
+    """
+
+    def __init__(
+        self,
+        s3_data: str,
+        distribution: str | None = None,
+        compression: str | None = None,
+        content_type: str | None = None,
+        record_wrapping: str | None = None,
+        s3_data_type: str = "S3Prefix",
+        input_mode: str | None = None,
+    ) -> None:
+        self.s3_data = s3_data
+        self.distribution = distribution
+        self.compression = compression
+        self.content_type = content_type
+        self.record_wrapping = record_wrapping
+        self.s3_data_type = s3_data_type
+        self.input_mode = input_mode
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The channel as CreateTrainingJob's ``InputDataConfig`` holds it, without its name."""
+        source = {"S3DataType": self.s3_data_type, "S3Uri": self.s3_data,
+                  "S3DataDistributionType": self.distribution or "FullyReplicated"}  # fmt: skip
+        channel: dict[str, Any] = {"DataSource": {"S3DataSource": source}}
+        for key, value in (("CompressionType", self.compression), ("ContentType", self.content_type),
+                           ("RecordWrapperType", self.record_wrapping), ("InputMode", self.input_mode)):  # fmt: skip
+            if value is not None:
+                channel[key] = value
+        return channel
+
+
+def input_channels(inputs: Any) -> list[dict[str, Any]]:
+    """``fit``'s inputs as channels: a URI or ``TrainingInput`` is the ``training`` channel
+    (as in the SDK); a dict names each channel."""
+    if inputs is None:
+        return []
+    if isinstance(inputs, (str, TrainingInput)):
+        inputs = {"training": inputs}
+    if not isinstance(inputs, dict):
+        raise ValidationError(
+            f"inputs must be an s3:// URI, a TrainingInput or a dict of them by channel name, got {type(inputs).__name__}",
+            field="inputs",
+        )
+    out = []
+    for name, value in inputs.items():
+        if isinstance(value, str):
+            value = TrainingInput(value)
+        if not isinstance(value, TrainingInput):
+            raise ValidationError(f"inputs[{name!r}] must be an s3:// URI or a TrainingInput", field=f"inputs.{name}")
+        out.append({"ChannelName": name, **value.config})
+    return out
+
+
+class TrainingJob(Job):
+    """A training job by name: ``describe()``, ``wait()``, ``stop()``, ``logs()``, ``metrics()``."""
+
+    kind = "training"
+
+    def metrics(self, metric_name: str | None = None, host: str = "algo-1") -> dict[str, list[float]]:
+        """Every value each metric definition matched in the log, in order."""
+        return self.platform.training.get_training_job_metrics(training_job_name=self.name, metric_name=metric_name, host=host)
+
+    @property
+    def model_data(self) -> str | None:
+        return self.describe()["ModelArtifacts"]["S3ModelArtifacts"]
+
+
+class Estimator:
+    """A training job's definition; ``fit`` runs it (SageMaker's ``Estimator`` / ``Framework``).
+
+    Parameters keep the SDK's names and are stored unchanged; ``framework`` (``sklearn``,
+    ``xgboost``, ``pytorch``) or ``image_uri`` says what runs the script. ``role``,
+    ``framework_version``, ``py_version`` and ``sagemaker_session`` are accepted so that
+    SDK code runs as written; they change nothing here. ``spot_interruptions`` is
+    groundfog's: when the simulated spot capacity is reclaimed (see ``create_training_job``).
+    """
+
+    def __init__(
+        self,
+        entry_point: str | None = None,
+        source_dir: str | None = None,
+        framework: str = "sklearn",
+        image_uri: str | None = None,
+        instance_type: str = "ml.m5.large",
+        instance_count: int = 1,
+        hyperparameters: dict[str, Any] | None = None,
+        output_path: str | None = None,
+        metric_definitions: list[dict[str, str]] | None = None,
+        environment: dict[str, str] | None = None,
+        use_spot_instances: bool = False,
+        max_run: int = 86400,
+        max_wait: int | None = None,
+        checkpoint_s3_uri: str | None = None,
+        checkpoint_local_path: str | None = None,
+        input_mode: str = "File",
+        base_job_name: str | None = None,
+        role: str | None = None,
+        framework_version: str | None = None,
+        py_version: str | None = None,
+        tags: list[dict[str, str]] | dict[str, str] | None = None,
+        volume_size: int = 30,
+        code_location: str | None = None,
+        spot_interruptions: dict[str, Any] | None = None,
+        sagemaker_session: Any = None,
+        platform: Any = None,
+    ) -> None:
+        self.entry_point = entry_point
+        self.source_dir = source_dir
+        self.framework = framework
+        self.image_uri = image_uri
+        self.instance_type = instance_type
+        self.instance_count = instance_count
+        self.hyperparameters = dict(hyperparameters or {})
+        self.output_path = output_path
+        self.metric_definitions = metric_definitions
+        self.environment = environment
+        self.use_spot_instances = use_spot_instances
+        self.max_run = max_run
+        self.max_wait = max_wait
+        self.checkpoint_s3_uri = checkpoint_s3_uri
+        self.checkpoint_local_path = checkpoint_local_path
+        self.input_mode = input_mode
+        self.base_job_name = base_job_name
+        self.role = role
+        self.framework_version = framework_version
+        self.py_version = py_version
+        self.tags = tags
+        self.volume_size = volume_size
+        self.code_location = code_location
+        self.spot_interruptions = spot_interruptions
+        self.sagemaker_session = sagemaker_session
+        self.platform = platform
+        self.latest_training_job: TrainingJob | None = None
+
+    @property
+    def training_image(self) -> str:
+        return self.image_uri or self.framework
+
+    def set_hyperparameters(self, **kwargs: Any) -> None:
+        """Add or replace hyperparameters, as the SDK's ``set_hyperparameters``."""
+        self.hyperparameters.update(kwargs)
+
+    def fit(self, inputs: Any = None, wait: bool = True, logs: bool = True, job_name: str | None = None) -> None:
+        """Start a training job on ``inputs`` (an ``s3://`` URI, a ``TrainingInput``, or a dict of
+        them by channel name); with ``wait``, block until it ends, printing its log when ``logs``,
+        and raise a ``GroundfogError`` carrying the ``FailureReason`` if it failed."""
+        platform = resolve_platform(self.platform)
+        name = job_name or name_from_base(self.base_job_name or base_name_from_image(self.training_image))
+        request = self.training_job_request(name, inputs, platform=platform)
+        platform.training.create_training_job(**request)
+        self.latest_training_job = TrainingJob(platform, name)
+        if wait:
+            self.latest_training_job.wait(logs=logs)
+
+    def training_job_request(self, job_name: str, inputs: Any = None, *, platform: Any = None) -> dict[str, Any]:
+        """The ``create_training_job`` arguments for a job named ``job_name``; uploads the code.
+
+        A tuning job passes its own name, so its code lands under it, as in the SDK."""
+        platform = resolve_platform(platform if platform is not None else self.platform)
+        bucket = default_bucket(platform)
+        algorithm: dict[str, Any] = {"TrainingImage": self.training_image, "TrainingInputMode": self.input_mode}
+        if self.metric_definitions:
+            algorithm["MetricDefinitions"] = list(self.metric_definitions)
+        stopping = {"MaxRuntimeInSeconds": self.max_run}
+        if self.max_wait is not None:
+            stopping["MaxWaitTimeInSeconds"] = self.max_wait
+        request: dict[str, Any] = {
+            "training_job_name": job_name,
+            "algorithm_specification": algorithm,
+            "output_data_config": {"S3OutputPath": self.output_path or f"s3://{bucket}/"},
+            "resource_config": {"InstanceType": self.instance_type, "InstanceCount": self.instance_count,
+                                "VolumeSizeInGB": self.volume_size},
+            "hyper_parameters": self._encoded_hyperparameters(platform, bucket, job_name),
+            "input_data_config": input_channels(inputs),
+            "stopping_condition": stopping,
+            "environment": dict(self.environment or {}),
+            "enable_managed_spot_training": bool(self.use_spot_instances),
+            "tags": tags_list(self.tags),
+            "role_arn": self.role if isinstance(self.role, str) else None,
+        }  # fmt: skip
+        if self.checkpoint_s3_uri is not None:
+            request["checkpoint_config"] = {"S3Uri": self.checkpoint_s3_uri,
+                                            **({"LocalPath": self.checkpoint_local_path} if self.checkpoint_local_path else {})}  # fmt: skip
+        if self.use_spot_instances and self.spot_interruptions is not None:
+            request["spot_interruptions"] = self.spot_interruptions
+        return request
+
+    def _encoded_hyperparameters(self, platform: Any, bucket: str, job_name: str) -> dict[str, str]:
+        if self.entry_point is None:
+            if "xgboost" not in self.training_image.lower():
+                raise ValidationError(
+                    f"entry_point is required to run {self.training_image!r} in script mode; only the built-in "
+                    "XGBoost algorithm (image_uri='xgboost') runs without one",
+                    field="entry_point",
+                )
+            # The SDK's generic Estimator sends a built-in algorithm's values as plain text.
+            return {str(k): str(v) for k, v in self.hyperparameters.items()}
+        if self.source_dir is not None and self.source_dir.startswith("s3://"):
+            submit, program = self.source_dir, self.entry_point
+        else:
+            archive, program = source_archive(self.entry_point, self.source_dir)
+            submit = s3_join(self.code_location or f"s3://{bucket}", job_name, "source", "sourcedir.tar.gz")
+            upload_bytes(platform, submit, archive, "code_location")
+        return {
+            **json_encode(self.hyperparameters),
+            **json_encode({PROGRAM: program, SUBMIT_DIRECTORY: submit, LOG_LEVEL: 20, JOB_NAME: job_name}),
+        }
+
+    def _job(self) -> TrainingJob:
+        if self.latest_training_job is None:
+            raise ValidationError("this estimator has not started a training job; call fit() first", field="fit")
+        return self.latest_training_job
+
+    @property
+    def model_data(self) -> str | None:
+        """The ``model.tar.gz`` URI of the latest training job (None until it has completed)."""
+        return self._job().model_data
+
+    def logs(self) -> None:
+        """Print the latest job's log from the start, following it until the job ends."""
+        self._job().wait(logs=True)
+
+    @classmethod
+    def attach(cls, training_job_name: str, platform: Any = None) -> "Estimator":
+        """An estimator rebuilt from an existing training job, with it as ``latest_training_job``."""
+        platform = resolve_platform(platform)
+        d = platform.training.describe_training_job(training_job_name=training_job_name)
+        hps = {k: _decoded(v) for k, v in d["HyperParameters"].items()}
+        algorithm, resources, stopping = d["AlgorithmSpecification"], d["ResourceConfig"], d["StoppingCondition"]
+        estimator = Estimator(
+            entry_point=hps.get(PROGRAM), source_dir=hps.get(SUBMIT_DIRECTORY) if PROGRAM in hps else None,
+            image_uri=algorithm["TrainingImage"], instance_type=resources["InstanceType"],
+            instance_count=resources["InstanceCount"], volume_size=resources.get("VolumeSizeInGB", 30),
+            hyperparameters={k: v for k, v in hps.items() if not k.startswith("sagemaker_")},
+            output_path=d["OutputDataConfig"]["S3OutputPath"], metric_definitions=algorithm.get("MetricDefinitions"),
+            environment=d.get("Environment") or None, use_spot_instances=d.get("EnableManagedSpotTraining", False),
+            max_run=stopping.get("MaxRuntimeInSeconds", 86400), max_wait=stopping.get("MaxWaitTimeInSeconds"),
+            input_mode=algorithm.get("TrainingInputMode", "File"), platform=platform,
+        )  # fmt: skip
+        estimator.latest_training_job = TrainingJob(platform, training_job_name)
+        return estimator
+
+
+def _decoded(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+class SKLearn(Estimator):
+    """``Estimator`` running a scikit-learn script (the SDK's ``sagemaker.sklearn.SKLearn``)."""
+
+    def __init__(self, entry_point: str | None = None, **kwargs: Any) -> None:
+        super().__init__(entry_point, framework="sklearn", **kwargs)
+
+
+class PyTorch(Estimator):
+    """``Estimator`` running a PyTorch script (the SDK's ``sagemaker.pytorch.PyTorch``)."""
+
+    def __init__(self, entry_point: str | None = None, **kwargs: Any) -> None:
+        super().__init__(entry_point, framework="pytorch", **kwargs)
+
+
+class XGBoost(Estimator):
+    """``Estimator`` running an XGBoost script, or, with no ``entry_point``, the built-in
+    XGBoost algorithm (the SDK's ``sagemaker.xgboost.XGBoost``)."""
+
+    def __init__(self, entry_point: str | None = None, **kwargs: Any) -> None:
+        super().__init__(entry_point, framework="xgboost", **kwargs)
