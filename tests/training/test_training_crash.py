@@ -57,6 +57,22 @@ def test_kill_9_of_the_server_leaves_no_job_in_progress(tmp_path, breast_cancer_
            checkpoint_config={"S3Uri": "s3://models/ckpt/spot/"},
            spot_interruptions={"Schedule": [1.5], "RestartDelaySeconds": 1.0})  # fmt: skip
     create("orphan", "sleepy.tar.gz", "sleepy.py")
+    remote.tuning.create_hyper_parameter_tuning_job(
+        hyper_parameter_tuning_job_name="hpo",
+        hyper_parameter_tuning_job_config={
+            "Strategy": "Random",
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "tick"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1},
+            "ParameterRanges": {"CategoricalParameterRanges": [{"Name": "mode", "Values": ["a", "b"]}]},
+        },
+        training_job_definition={
+            "StaticHyperParameters": {"sagemaker_program": "ticks.py", "sagemaker_submit_directory": "s3://code/ticks.tar.gz"},
+            "AlgorithmSpecification": {"TrainingImage": "sklearn", "MetricDefinitions": [{"Name": "tick", "Regex": r"tick (\d+)"}]},
+            "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3Uri": "s3://data/train/"}}}],
+            "OutputDataConfig": {"S3OutputPath": "s3://models/hpo"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        },
+    )  # fmt: skip
     try:
         _wait(lambda: "tick 1" in remote.training.get_training_job_logs(training_job_name="survivor")["Text"], 30, "the first job to run")
         _wait(lambda: "tick 1" in remote.training.get_training_job_logs(training_job_name="orphan")["Text"], 30, "the second job to run")
@@ -72,6 +88,7 @@ def test_kill_9_of_the_server_leaves_no_job_in_progress(tmp_path, breast_cancer_
     server = start_server(home, port)
     try:
         results = {n: remote.training.wait_for_training_job(training_job_name=n, timeout=90) for n in ("survivor", "spot", "orphan")}
+        tuning = remote.tuning.wait_for_hyper_parameter_tuning_job(hyper_parameter_tuning_job_name="hpo", timeout=90)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -81,7 +98,11 @@ def test_kill_9_of_the_server_leaves_no_job_in_progress(tmp_path, breast_cancer_
     assert results["spot"]["SpotInterruptions"], "the spot job's interruption was lost"
     assert results["orphan"]["TrainingJobStatus"] == "Failed"
     assert results["orphan"]["FailureReason"]
+    assert tuning["HyperParameterTuningJobStatus"] == "Completed", tuning.get("FailureReason")
+    assert tuning["TrainingJobStatusCounters"]["Completed"] == 2
+    assert tuning["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == 11
     with gf.Platform(Config(home=home)) as p:
         assert p.training.list_training_jobs(status_equals="InProgress")["TrainingJobSummaries"] == []
         assert p.training.list_training_jobs(status_equals="Stopping")["TrainingJobSummaries"] == []
         assert p.jobs.list(status="InProgress") == []
+        assert p.tuning.list_hyper_parameter_tuning_jobs(status_equals="InProgress")["HyperParameterTuningJobSummaries"] == []
