@@ -113,6 +113,35 @@ class JobsBase(DrivenService):
     def _wait(self, name: str, timeout: float | None) -> Any:
         return self._wait_until_done(lambda: self._row(name), timeout)
 
+    # -- what the operations of both kinds share -------------------------------------------
+
+    def _stop(self, name: str) -> None:
+        self._row(name)
+        self._request_stop(name)
+
+    def _wait_and_describe(self, name: str, timeout: float | None) -> dict[str, Any]:
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout <= 86400):
+            raise ValidationError("timeout must be a number of seconds from 0 to 86400", field="timeout")
+        return self._describe(self._wait(name, timeout))
+
+    def _log_page(self, name: str, start: int) -> dict[str, Any]:
+        text, next_start, done = self._logs(name, start)
+        return {"Text": text, "NextStart": next_start, "Done": done}
+
+    def _listed(self, status_equals: str | None, name_contains: str | None, max_results: int, *conditions: Any) -> list[Any]:
+        """The rows a List*Jobs call asks for, newest first; its arguments checked."""
+        self._ensure_reconciled()
+        conditions = list(conditions)
+        if status_equals is not None:
+            if status_equals not in (*ACTIVE, *TERMINAL):
+                raise ValidationError(f"StatusEquals must be one of {', '.join((*ACTIVE, *TERMINAL))}", field="StatusEquals")
+            conditions.append(jobs.c.status == status_equals)
+        if name_contains:
+            conditions.append(jobs.c.name.contains(name_contains, autoescape=True))
+        if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= 1000:
+            raise ValidationError("MaxResults must be an integer from 1 to 1000", field="MaxResults")
+        return self._rows(*conditions, limit=max_results)
+
     def _logs(self, name: str, start: int = 0, limit: int = 1 << 20) -> tuple[str, int, bool]:
         self._ensure_reconciled()  # a job nobody drives would show a log that never grows
         row = self._row(name)

@@ -31,7 +31,6 @@ from groundfog.training.processing_recipe import ProcessingRecipe
 from groundfog.training.tables import jobs
 from groundfog.training.uris import check_bucket, objects_under
 
-_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
 _LOCAL = re.compile(r"^/opt/ml/processing/[^\0]+$")
 
 
@@ -202,40 +201,27 @@ class ProcessingService(JobsBase):
     @operation
     def list_processing_jobs(self, status_equals: str | None = None, name_contains: str | None = None, max_results: int = 100) -> dict[str, Any]:
         """Processing jobs, newest first (ListProcessingJobs)."""
-        self._ensure_reconciled()
-        conditions = []
-        if status_equals is not None:
-            if status_equals not in _STATUSES:
-                raise ValidationError(f"StatusEquals must be one of {', '.join(_STATUSES)}", field="StatusEquals")
-            conditions.append(jobs.c.status == status_equals)
-        if name_contains:
-            conditions.append(jobs.c.name.contains(name_contains, autoescape=True))
-        if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= 1000:
-            raise ValidationError("MaxResults must be an integer from 1 to 1000", field="MaxResults")
+        rows = self._listed(status_equals, name_contains, max_results)
         return {
             "ProcessingJobSummaries": [
                 {"ProcessingJobName": r.name, "ProcessingJobArn": r.arn, "ProcessingJobStatus": r.status,
                  "CreationTime": _time(r.created_at), "ProcessingEndTime": _time(r.ended_at),
                  "LastModifiedTime": _time(r.modified_at), **({"FailureReason": r.failure_reason} if r.failure_reason else {})}
-                for r in self._rows(*conditions, limit=max_results)
+                for r in rows
             ]
         }  # fmt: skip
 
     @operation
     def stop_processing_job(self, processing_job_name: str) -> None:
         """Stop a running job: SIGTERM, grace, then ``Stopped``."""
-        self._row(processing_job_name)
-        self._request_stop(processing_job_name)
+        self._stop(processing_job_name)
 
     @operation
     def wait_for_processing_job(self, processing_job_name: str, timeout: float | None = None) -> dict[str, Any]:
         """Block until the job ends (or ``timeout`` seconds); returns its description."""
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
-            raise ValidationError("timeout must be a number of seconds >= 0", field="timeout")
-        return self._describe(self._wait(processing_job_name, timeout))
+        return self._wait_and_describe(processing_job_name, timeout)
 
     @operation
     def get_processing_job_logs(self, processing_job_name: str, start: int = 0) -> dict[str, Any]:
         """The job's log from byte ``start``: ``{"Text", "NextStart", "Done"}``."""
-        text, next_start, done = self._logs(processing_job_name, start)
-        return {"Text": text, "NextStart": next_start, "Done": done}
+        return self._log_page(processing_job_name, start)

@@ -35,7 +35,6 @@ from groundfog.training.tables import jobs
 from groundfog.training.training_recipe import TrainingRecipe
 from groundfog.training.uris import check_bucket
 
-_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
 
 
 def _time(value: float | None) -> datetime | None:
@@ -205,19 +204,8 @@ class TrainingService(JobsBase):
         tuning_job_name: str | None = None,
     ) -> dict[str, Any]:
         """Training jobs, newest first (ListTrainingJobs)."""
-        self._ensure_reconciled()
-        conditions = []
-        if status_equals is not None:
-            if status_equals not in _STATUSES:
-                raise ValidationError(f"StatusEquals must be one of {', '.join(_STATUSES)}", field="StatusEquals")
-            conditions.append(jobs.c.status == status_equals)
-        if name_contains:
-            conditions.append(jobs.c.name.contains(name_contains, autoescape=True))
-        if tuning_job_name is not None:
-            conditions.append(jobs.c.tuning_job_name == tuning_job_name)
-        if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= 1000:
-            raise ValidationError("MaxResults must be an integer from 1 to 1000", field="MaxResults")
-        rows = self._rows(*conditions, limit=max_results)
+        extra = [] if tuning_job_name is None else [jobs.c.tuning_job_name == tuning_job_name]
+        rows = self._listed(status_equals, name_contains, max_results, *extra)
         return {
             "TrainingJobSummaries": [
                 {"TrainingJobName": r.name, "TrainingJobArn": r.arn, "TrainingJobStatus": r.status,
@@ -231,22 +219,18 @@ class TrainingService(JobsBase):
     def stop_training_job(self, training_job_name: str) -> None:
         """Stop a running job (StopTrainingJob): SIGTERM, 120 s grace, then ``Stopped``;
         the model saved so far is uploaded. A job that has ended is left as it is."""
-        self._row(training_job_name)
-        self._request_stop(training_job_name)
+        self._stop(training_job_name)
 
     @operation
     def wait_for_training_job(self, training_job_name: str, timeout: float | None = None) -> dict[str, Any]:
         """Block until the job ends (or ``timeout`` seconds); returns its description."""
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
-            raise ValidationError("timeout must be a number of seconds >= 0", field="timeout")
-        return self._describe(self._wait(training_job_name, timeout))
+        return self._wait_and_describe(training_job_name, timeout)
 
     @operation
     def get_training_job_logs(self, training_job_name: str, start: int = 0) -> dict[str, Any]:
         """The job's log from byte ``start``: ``{"Text", "NextStart", "Done"}``; call again
         with ``NextStart`` to follow it until ``Done``."""
-        text, next_start, done = self._logs(training_job_name, start)
-        return {"Text": text, "NextStart": next_start, "Done": done}
+        return self._log_page(training_job_name, start)
 
     @operation
     def get_training_job_metrics(self, training_job_name: str, metric_name: str | None = None, host: str = "algo-1") -> dict[str, list[float]]:

@@ -288,8 +288,8 @@ class TuningService(DrivenService):
     @operation
     def wait_for_hyper_parameter_tuning_job(self, hyper_parameter_tuning_job_name: str, timeout: float | None = None) -> dict[str, Any]:
         """Block until the tuning job ends (or ``timeout`` seconds); returns its description."""
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
-            raise ValidationError("timeout must be a number of seconds >= 0", field="timeout")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout <= 86400):
+            raise ValidationError("timeout must be a number of seconds from 0 to 86400", field="timeout")
         row = self._wait_until_done(lambda: self._row(hyper_parameter_tuning_job_name), timeout)
         return self._describe(row)
 
