@@ -16,18 +16,17 @@ What differs between kinds (inputs, commands, artifacts) is a ``Recipe``
 from __future__ import annotations
 
 import logging
-import re
-import threading
 import time
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
 from groundfog.core.errors import GroundfogError, ResourceInUse
 from groundfog.core.job_models import with_transition
+from groundfog.training.log_metrics import read_new_lines
 from groundfog.training.tables import jobs, metric_values
 
 if TYPE_CHECKING:
@@ -352,53 +351,19 @@ class Driver:
     # -- logs and metrics -----------------------------------------------------------
 
     def tail_logs(self, cores: dict[str, Any]) -> None:
+        """Copy the hosts' new log lines into the job's log and record the metrics they show."""
         progress = self.progress
-        offsets = dict(progress.get("log_offsets", {}))
-        steps = dict(progress.get("metric_steps", {}))
-        definitions = [(d["Name"], re.compile(d["Regex"])) for d in self.spec.get("MetricDefinitions", [])]
-        many = len(cores) > 1
-        out: list[str] = []
-        values: list[dict[str, Any]] = []
-        now = self.service.clock.time()
-        for host, core in cores.items():
-            start = offsets.get(core.id, 0)
-            try:
-                with open(core.log_path, "rb") as f:
-                    f.seek(start)
-                    chunk = f.read()
-            except FileNotFoundError:
-                continue
-            complete = chunk.rfind(b"\n") + 1 if not core.done else len(chunk)
-            if complete <= 0:
-                continue
-            offsets[core.id] = start + complete
-            for line in chunk[:complete].decode(errors="replace").splitlines():
-                out.append(f"[{host}] {line}" if many else line)
-                for name, regex in definitions:
-                    match = regex.search(line)
-                    if match:
-                        try:
-                            value = float(match.group(1))
-                        except (TypeError, ValueError, IndexError):
-                            continue
-                        key = f"{name}|{host}"
-                        step = steps.get(key, 0)
-                        steps[key] = step + 1
-                        values.append({"job_name": self.name, "metric_name": name, "host": host, "step": step, "value": value, "timestamp": now})
-        if not out:
+        batch = read_new_lines(
+            cores, progress.get("log_offsets", {}), progress.get("metric_steps", {}),
+            self.spec.get("MetricDefinitions", []), self.name, self.service.clock.time(),
+        )  # fmt: skip
+        if not batch.lines:
             return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "a") as f:
-            f.write("\n".join(out) + "\n")
-        if values:
+            f.write("\n".join(batch.lines) + "\n")
+        if batch.values:
             with self.service.state.write() as conn:
-                conn.execute(metric_values.insert(), values)
-            self.service.publish_metrics(self.name, values)
-        self.update(progress={**progress, "log_offsets": offsets, "metric_steps": steps})
-
-
-def start_driver(service: "JobsBase", kind: str, name: str, recipe: Recipe) -> threading.Thread:
-    driver = Driver(service, kind, name, recipe)
-    thread = threading.Thread(target=driver.run, name=f"groundfog-{kind}-{name}", daemon=True)
-    thread.start()
-    return thread
+                conn.execute(metric_values.insert(), batch.values)
+            self.service.publish_metrics(self.name, batch.values)
+        self.update(progress={**progress, "log_offsets": batch.offsets, "metric_steps": batch.steps})
