@@ -170,3 +170,38 @@ def test_stopping_a_tuning_job_stops_its_trials(tp):
     job = tp.tuning.wait_for_hyper_parameter_tuning_job("sleepy-hpo", timeout=60)
     assert job["HyperParameterTuningJobStatus"] == "Stopped"
     assert {j["TrainingJobStatus"] for j in tp.training.training_jobs_of_tuning_job("sleepy-hpo")} == {"Stopped"}
+
+
+def test_max_runtime_of_the_tuning_job_stops_its_trials(tmp_path, breast_cancer_csv):
+    import time
+
+    from training_helpers import make_platform
+
+    from groundfog.core.clock import ManualClock
+
+    from datetime import datetime, timezone
+
+    clock = ManualClock(datetime.now(timezone.utc))
+    with make_platform(tmp_path / "home", clock=clock) as p:
+        p.storage.put_object("data", "train/train.csv", breast_cancer_csv[0])
+        definition = _definition(p, "sleepy.py", [{"Name": "tick", "Regex": r"tick (\d+)"}], channels=("train",))
+        p.tuning.create_hyper_parameter_tuning_job(
+            hyper_parameter_tuning_job_name="timed",
+            hyper_parameter_tuning_job_config={
+                "Strategy": "Random",
+                "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "tick"},
+                "ResourceLimits": {"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 1, "MaxRuntimeInSeconds": 120},
+                "ParameterRanges": {"CategoricalParameterRanges": [{"Name": "mode", "Values": ["a", "b"]}]},
+            },
+            training_job_definition=definition,
+        )  # fmt: skip
+        deadline = time.time() + 30
+        while not p.training.list_training_jobs(status_equals="InProgress")["TrainingJobSummaries"]:
+            assert time.time() < deadline
+            time.sleep(0.1)
+        clock.advance(121)
+        job = p.tuning.wait_for_hyper_parameter_tuning_job("timed", timeout=60)
+        assert job["HyperParameterTuningJobStatus"] in ("Completed", "Failed")
+        assert job["TrainingJobStatusCounters"]["Stopped"] == 1
+        assert len(p.training.training_jobs_of_tuning_job("timed")) == 1  # no trial after the limit
+        assert job["ConsumedResources"]["RuntimeInSeconds"] >= 121

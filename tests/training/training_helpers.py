@@ -25,11 +25,11 @@ def source_tarball(*files: Path | tuple[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def make_platform(home: Path, **config: Any):
+def make_platform(home: Path, clock: Any = None, **config: Any):
     from groundfog import Platform
     from groundfog.core.config import Config
 
-    p = Platform(Config(home=home, **config))
+    p = Platform(Config(home=home, **config), clock=clock)
     for bucket in ("data", "models", "code"):
         p.storage.create_bucket(bucket)
     return p

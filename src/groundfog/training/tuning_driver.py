@@ -129,7 +129,12 @@ class TuningDriver:
         progress["trials"] = trials
         limits = config.resource_limits
         stopping = self.row.status == "Stopping"
-        target = self._target_reached(config, trials)
+        # ResourceLimits.MaxRuntimeInSeconds bounds the whole tuning job: no new trials,
+        # and the running ones are stopped.
+        out_of_time = limits.max_runtime_in_seconds is not None and (
+            self.service.clock.time() - self.row.created_at > limits.max_runtime_in_seconds
+        )
+        target = out_of_time or self._target_reached(config, trials)
         exhausted = progress.get("exhausted", False)
         while not stopping and not target and not exhausted and running < limits.max_parallel_training_jobs and len(trials) < limits.max_number_of_training_jobs:
             asked = tuning_search.ask(study, config)
@@ -147,7 +152,7 @@ class TuningDriver:
             else:
                 running += 1
         self.update(progress=progress)
-        if stopping:
+        if stopping or out_of_time:
             for trial in trials.values():
                 if not trial.get("done"):
                     training.stop_training_job(trial["job"])

@@ -190,6 +190,7 @@ class TuningService(DrivenService):
             "HyperParameterTuningJobStatus": row.status, "CreationTime": _time(row.created_at),
             "HyperParameterTuningEndTime": _time(row.ended_at), "LastModifiedTime": _time(row.modified_at),
             "TrainingJobStatusCounters": counters, "ObjectiveStatusCounters": objective_counters,
+            "ConsumedResources": {"RuntimeInSeconds": round((row.ended_at or self.clock.time()) - row.created_at)},
         }  # fmt: skip
         if spec.get("WarmStartConfig"):
             out["WarmStartConfig"] = spec["WarmStartConfig"]
