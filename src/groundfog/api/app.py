@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
@@ -11,6 +12,8 @@ import groundfog
 from groundfog.api.auth import BearerTokenMiddleware
 from groundfog.api.errors import install_error_handlers
 from groundfog.api.operations import operations_router
+from groundfog.console import jobs_pages
+from groundfog.core.errors import ResourceNotFound
 
 if TYPE_CHECKING:
     from groundfog.platform import Platform
@@ -43,6 +46,25 @@ def create_app(platform: "Platform") -> FastAPI:
         from groundfog.console import render_home
 
         return render_home(platform)
+
+    def console_page(render: Callable[..., str], *args: str) -> HTMLResponse:
+        # An unknown job is a page a person reads, not a JSON error body.
+        try:
+            return HTMLResponse(render(platform, *args))
+        except ResourceNotFound as exc:
+            return HTMLResponse(jobs_pages.render_not_found(str(exc)), status_code=404)
+
+    @app.get("/console/training", response_class=HTMLResponse, include_in_schema=False)
+    def console_training_jobs() -> HTMLResponse:
+        return console_page(jobs_pages.render_training_jobs)
+
+    @app.get("/console/training/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def console_training_job(name: str) -> HTMLResponse:
+        return console_page(jobs_pages.render_training_job, name)
+
+    @app.get("/console/tuning/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def console_tuning_job(name: str) -> HTMLResponse:
+        return console_page(jobs_pages.render_tuning_job, name)
 
     from groundfog.storage.api import router as storage_router
 
