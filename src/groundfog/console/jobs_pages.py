@@ -13,7 +13,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from groundfog.console.pages import _template
+from groundfog.console.pages import template
 from groundfog.core.names import name_from_arn
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def render_training_jobs(platform: "Platform") -> str:
                   for s in platform.processing.list_processing_jobs()["ProcessingJobSummaries"]]  # fmt: skip
     tuning = [platform.tuning.describe_hyper_parameter_tuning_job(s["HyperParameterTuningJobName"])
               for s in platform.tuning.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"]]  # fmt: skip
-    content = _template("training_jobs.html").substitute(
+    content = template("training_jobs.html").substitute(
         n_training=len(training), n_processing=len(processing), n_tuning=len(tuning),
         training=_table_rows([_training_row(j) for j in training], 9),
         processing=_table_rows([_processing_row(j) for j in processing], 7),
@@ -63,7 +63,7 @@ def render_training_job(platform: "Platform", name: str) -> str:
         curve = line_chart(series) if series else '<p class="empty">no metric values in the log yet</p>'
     else:
         curve = '<p class="empty">this job has no metric definitions</p>'
-    content = _template("training_job.html").substitute(
+    content = template("training_job.html").substitute(
         name=escape(job["TrainingJobName"]),
         status=_status(job["TrainingJobStatus"]),
         secondary_status=escape(str(job.get("SecondaryStatus") or "")),
@@ -103,7 +103,7 @@ def render_tuning_job(platform: "Platform", name: str) -> str:
         ("created", _when(job.get("CreationTime"))),
         ("ended", _when(job.get("HyperParameterTuningEndTime"))),
     ]
-    content = _template("tuning_job.html").substitute(
+    content = template("tuning_job.html").substitute(
         name=escape(job["HyperParameterTuningJobName"]),
         status=_status(job["HyperParameterTuningJobStatus"]),
         strategy=escape(str(config.get("Strategy", ""))),
@@ -363,7 +363,7 @@ def _timeline_bar(transitions: list[dict[str, Any]]) -> str:
 
 def _page(title: str, content: str, *, refresh: bool) -> str:
     # A running job's page reloads itself: no script needed.
-    return _template("layout.html").substitute(
+    return template("layout.html").substitute(
         title=escape(title), content=content, refresh='<meta http-equiv="refresh" content="5">\n' if refresh else ""
     )
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from groundfog.platform import Platform
 
 
-def _template(name: str) -> Template:
+def template(name: str) -> Template:
     return Template(resources.files("groundfog.console").joinpath("templates", name).read_text("utf-8"))
 
 
@@ -34,7 +34,7 @@ def render_home(platform: "Platform") -> str:
     topics = platform.topics.list_topics()
     alarms = platform.metrics.describe_alarms()
     jobs = platform.jobs.list()
-    return _template("home.html").substitute(
+    return template("home.html").substitute(
         version=html.escape(groundfog.__version__),
         state=html.escape(platform.state.safe_url),
         objects=html.escape(platform.config.objects_url),
