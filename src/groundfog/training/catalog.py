@@ -1,9 +1,11 @@
-"""The SageMaker instance catalog: instance types per family, what they cost, and what
+"""The SageMaker instance catalog: instance types per family, their prices, and what
 one of them becomes on this machine.
 
 The catalog is data (``instances.json``, next to this module): approximate us-east-1
 list prices, to be refreshed, with each family's spot discount and savings-plan
-discounts. It is read once, on first use.
+discounts. It is read once, on first use. What a job costs, from these prices, is
+``costs`` (``Cost``, ``job_cost``, ``spot_billable_seconds``, ``SAVINGS_PLANS``); this
+module re-exports those names.
 
 >>> from groundfog.training.catalog import instance_type, job_cost
 >>> t = instance_type("ml.m5.xlarge")
@@ -11,42 +13,42 @@ discounts. It is read once, on first use.
 ('m5', 'general', 4, 16.0)
 >>> job_cost("ml.m5.xlarge", 2, 3600).usd      # two hosts for one hour, on demand
 0.46
->>> job_cost("ml.m5.xlarge", 2, 3600, spot=True).savings_percent
-70.0
-
-How groundfog prices a job, and where it is simpler than AWS:
-
-- On demand: instance price per hour x instances x seconds / 3600, billed per second.
-- Managed spot training: a fixed per-family discount stands in for the spot market,
-  so ``spot_billable_seconds`` gives the BillableTimeInSeconds SageMaker would report
-  (savings% = (1 - billable / training seconds) x 100). Families not offered for
-  training (Inferentia) have no spot discount.
-- SageMaker Savings Plans: a 1-year or 3-year commitment discounts on-demand usage.
-  Spot and savings plans do not stack (a plan covers on-demand usage only), so asking
-  for both is an error rather than a guess.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from groundfog.core.errors import ValidationError
+from groundfog.core.lazy import lazy_exports
 
-SAVINGS_PLANS = ("1yr", "3yr")
+if TYPE_CHECKING:  # what __getattr__ below re-exports, for type checkers
+    from groundfog.training.costs import (
+        SAVINGS_PLANS as SAVINGS_PLANS,
+        Cost as Cost,
+        job_cost as job_cost,
+        spot_billable_seconds as spot_billable_seconds,
+    )
+
 # Far above SageMaker's default quotas; the bound keeps every cost a finite float.
 MAX_INSTANCE_COUNT = 1000
 MAX_SECONDS = 10 * 365 * 24 * 3600  # ten years: room for a 3-year plan's estimates
 _NAME = re.compile(r"ml\.([a-z0-9]+)\.([a-z0-9]+)")
 _DATA = "instances.json"
+
+# The cost model lives in ``costs``, which looks instance types up here. Its names stay
+# importable from the catalog, resolved on first use so that either module can be
+# imported first (only ``__getattr__``: the catalog keeps its own ``dir()``).
+_COST_NAMES = ("SAVINGS_PLANS", "Cost", "job_cost", "spot_billable_seconds")
+__getattr__ = lazy_exports(__name__, dict.fromkeys(_COST_NAMES, "groundfog.training.costs"))[0]
 
 
 class _Frozen(BaseModel):
@@ -115,27 +117,6 @@ class LocalResources(_Frozen):
     gpus_requested: int  # GPUs per host the instance type has; groundfog does not emulate them
     scaled_down: bool  # a host gets less than the instance type has
     note: str
-
-
-class Cost(_Frozen):
-    """What a job costs: on demand, and what is paid with spot or a savings plan.
-
-    ``hourly_rate`` is the price paid per instance-hour after the discount;
-    ``discount`` is the fraction taken off on demand (0 when on demand).
-    """
-
-    instance_type: str
-    instance_count: int
-    billable_seconds: float
-    spot: bool
-    savings_plan: str | None
-    on_demand_per_hour: float
-    discount: float
-    hourly_rate: float
-    on_demand_usd: float
-    usd: float
-    savings_usd: float
-    savings_percent: float
 
 
 @dataclass(frozen=True)
@@ -361,84 +342,6 @@ def _machine_memory_mb() -> int:
         return 4096
 
 
-# -- cost ------------------------------------------------------------------------------
-
-
-def job_cost(
-    instance_type: str,
-    instance_count: int,
-    billable_seconds: float,
-    *,
-    spot: bool = False,
-    savings_plan: str | None = None,
-) -> Cost:
-    """What ``instance_count`` hosts of ``instance_type`` cost for ``billable_seconds``.
-
-    ``billable_seconds`` is instance time before any discount (a job's
-    TrainingTimeInSeconds); ``spot`` applies the family's managed-spot discount and
-    ``savings_plan`` ("1yr" or "3yr") its savings-plan discount. The two do not
-    stack: a savings plan covers on-demand usage only, so giving both is an error.
-
-    >>> c = job_cost("ml.p3.2xlarge", 1, 3600, savings_plan="3yr")
-    >>> (c.on_demand_usd, c.usd, c.savings_percent)
-    (3.825, 1.53, 60.0)
-    """
-    itype = _lookup(instance_type, "InstanceType")
-    count = _count(instance_count)
-    seconds = _seconds(billable_seconds, "billable_seconds")
-    if not isinstance(spot, bool):
-        raise ValidationError(f"spot must be true or false, got {_shown(spot)}", field="spot")
-    if savings_plan is not None and savings_plan not in SAVINGS_PLANS:
-        raise ValidationError(
-            f"savings_plan must be '1yr' or '3yr' (SageMaker Savings Plans are 1- or 3-year commitments), "
-            f"or none for on demand; got {_shown(savings_plan)}",
-            field="savings_plan",
-        )
-    if spot and savings_plan is not None:
-        raise ValidationError(
-            "spot and savings_plan do not stack: a savings plan discounts on-demand usage only; choose one",
-            field="savings_plan",
-        )
-    if spot:
-        discount = _spot_discount(itype, "spot")
-    elif savings_plan is not None:
-        discount = itype.savings_plan_1yr if savings_plan == "1yr" else itype.savings_plan_3yr
-    else:
-        discount = 0.0
-    on_demand = itype.on_demand_per_hour * count * seconds / 3600
-    paid = on_demand * (1 - discount)
-    return Cost(
-        instance_type=itype.name, instance_count=count, billable_seconds=seconds, spot=spot,
-        savings_plan=savings_plan, on_demand_per_hour=itype.on_demand_per_hour, discount=discount,
-        hourly_rate=_money(itype.on_demand_per_hour * (1 - discount)), on_demand_usd=_money(on_demand),
-        usd=_money(paid), savings_usd=_money(on_demand - paid), savings_percent=round(discount * 100, 6),
-    )
-
-
-def spot_billable_seconds(running_seconds: float, instance_type: str) -> float:
-    """The BillableTimeInSeconds SageMaker would report for a managed-spot job that ran
-    ``running_seconds``: ``running_seconds * (1 - spot discount)``, so that
-    savings% = (1 - billable / training seconds) x 100.
-
-    >>> spot_billable_seconds(1000, "ml.m5.xlarge")
-    300.0
-    """
-    itype = _lookup(instance_type, "InstanceType")
-    seconds = _seconds(running_seconds, "running_seconds")
-    # Rounded as money is: SageMaker itself reports whole seconds.
-    return round(seconds * (1 - _spot_discount(itype, "InstanceType")), 6)
-
-
-def _spot_discount(itype: InstanceType, field: str) -> float:
-    if itype.spot_discount is None:
-        raise ValidationError(
-            f"{itype.name} is not offered for managed spot training (SageMaker offers the {itype.family} family "
-            "for inference hosting only); estimate it on demand or with a savings plan",
-            field=field,
-        )
-    return itype.spot_discount
-
-
 # -- validation and formatting ------------------------------------------------------------
 
 
@@ -454,16 +357,6 @@ def _positive_int(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValidationError(f"{field} must be a whole number, at least 1, got {_shown(value)}", field=field)
     return value
-
-
-def _seconds(value: Any, field: str) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or not 0 <= value <= MAX_SECONDS:
-        raise ValidationError(
-            f"{field} must be a number of seconds from 0 to {MAX_SECONDS} (ten years), got {_shown(value)}",
-            field=field,
-        )
-    return float(value)
 
 
 def _shown(value: Any, limit: int = 60) -> str:

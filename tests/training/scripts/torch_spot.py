@@ -1,6 +1,8 @@
 """A PyTorch script for managed spot training: checkpoints every epoch, resumes from the latest."""
 import argparse
 import os
+import signal
+import sys
 import time
 
 import torch
@@ -28,6 +30,9 @@ if __name__ == "__main__":
         start = state["epoch"] + 1
         print(f"Resuming from checkpoint: epoch {start}", flush=True)
     os.makedirs(args.checkpoint_dir, exist_ok=True)
+    # The spot notice (SIGTERM): finish the epoch at hand, checkpoint it, then leave.
+    notice = []
+    signal.signal(signal.SIGTERM, lambda *_: notice.append(True))
     for epoch in range(start, args.epochs):
         optimizer.zero_grad()
         loss = torch.nn.functional.mse_loss(model(x), y)
@@ -38,6 +43,9 @@ if __name__ == "__main__":
         tmp = path + ".tmp"
         torch.save({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict()}, tmp)
         os.replace(tmp, path)
+        if notice:
+            print(f"interrupted after epoch {epoch}", flush=True)
+            sys.exit(0)
     final = torch.nn.functional.mse_loss(model(x), y).item()
     print(f"final_loss={final:.6f}", flush=True)
     torch.save(model.state_dict(), os.path.join(os.environ["SM_MODEL_DIR"], "model.pt"))

@@ -14,11 +14,13 @@ the algorithm's metric definitions parse; writes the booster to
 when checkpointing is configured and resumes from the latest one. On failure it
 writes the reason to ``$SM_OUTPUT_DIR/failure``, prints it as its last stderr line
 (``DataError: ... train.csv line 7, column 3: 'abc' is not a number``) and exits 1.
+
+This module is the program: the environment, training and its metrics, the entry
+point. Reading the channels is ``xgboost_data``; checkpoints are ``xgboost_checkpoints``.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -39,6 +41,20 @@ from groundfog.training.algorithms import (
     XGBOOST_MAXIMIZE_METRICS,
     validate_xgboost_hyperparameters,
 )
+from groundfog.training.algorithms.xgboost_checkpoints import (
+    CHECKPOINT_PREFIX,
+    _resume,
+    _SaveCheckpoints,
+    _write_atomically,
+)
+from groundfog.training.algorithms.xgboost_data import (
+    DataError,
+    Dataset,
+    _dmatrix,
+    _first_line,
+    check_labels,
+    load_channel,
+)
 
 __all__ = [
     "CHECKPOINT_PREFIX", "MODEL_FILE", "DataError", "Dataset", "Environment", "check_labels", "load_channel", "main",
@@ -46,22 +62,12 @@ __all__ = [
 ]  # fmt: skip
 
 MODEL_FILE = "xgboost-model"
-CHECKPOINT_PREFIX = "xgboost-checkpoint"
-CHECKPOINTS_KEPT = 5  # as SageMaker's container: enough to survive a bad write, few to upload
-_CHECKPOINT_NAME = re.compile(rf"^{re.escape(CHECKPOINT_PREFIX)}\.(\d+)$")
 
 # Hyperparameters the algorithm itself consumes; the rest go to xgboost as params.
 _ALGORITHM_ONLY = {"num_round", "csv_weights", "early_stopping_rounds", "eval_metric", "save_model_on_termination",
                    "_tuning_objective_metric"}  # fmt: skip
 # Documented by SageMaker for older xgboost versions; xgboost 3 no longer has them.
 _OBSOLETE = {"sketch_eps", "single_precision_histogram", "deterministic_histogram", "lambda_bias"}
-# Strings read as a missing value in CSV (besides what float() reads, like "nan").
-_CSV_MISSING = ("", "NA", "N/A", "null", "NULL", "None")
-
-
-class DataError(ValueError):
-    """Input data the algorithm cannot use; the message names the file and, for text
-    formats, the line."""
 
 
 # ---------------------------------------------------------------------------------
@@ -124,213 +130,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise DataError(f"{path} is not valid JSON: {exc}") from None
-
-
-# ---------------------------------------------------------------------------------
-# Channels: CSV, libsvm, Parquet
-# ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Dataset:
-    """A channel's rows: features (dense float32, or CSR for libsvm), labels, and
-    optional instance weights and query ids."""
-
-    features: Any
-    labels: np.ndarray
-    weights: np.ndarray | None = None
-    qid: np.ndarray | None = None
-
-    @property
-    def num_columns(self) -> int:
-        return int(self.features.shape[1])
-
-
-def load_channel(channel: str, directory: Path, content_type: str, *, csv_weights: bool = False) -> Dataset:
-    """Every data file under ``directory`` (hidden ones skipped), concatenated in
-    path order, read as ``content_type`` (canonical: text/csv, text/libsvm,
-    application/x-parquet)."""
-    files = _channel_files(channel, directory)
-    if content_type == "text/csv":
-        return _load_csv(files, csv_weights=csv_weights)
-    if content_type == "text/libsvm":
-        return _load_libsvm(files)
-    return _load_parquet(files)
-
-
-def _channel_files(channel: str, directory: Path) -> list[Path]:
-    if not directory.is_dir():
-        raise DataError(f"the {channel} channel's directory {directory} does not exist")
-    files = [
-        path
-        for path in sorted(directory.rglob("*"))
-        if path.is_file()
-        # SageMaker's upload/download markers and editors' files start with a dot.
-        and not any(part.startswith(".") for part in path.relative_to(directory).parts)
-        and path.stat().st_size > 0
-    ]
-    if not files:
-        raise DataError(f"the {channel} channel ({directory}) has no data files")
-    return files
-
-
-def _load_csv(files: list[Path], *, csv_weights: bool) -> Dataset:
-    import pandas as pd  # only CSV channels pay for pandas
-
-    blocks: list[np.ndarray] = []
-    for path in files:
-        try:
-            frame = pd.read_csv(path, header=None, dtype=np.float32, keep_default_na=False,
-                                na_values=list(_CSV_MISSING), skip_blank_lines=True)  # fmt: skip
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise DataError(_csv_problem(path) or f"{path}: not a CSV of numbers: {_first_line(exc)}") from None
-        block = frame.to_numpy(dtype=np.float32)
-        if blocks and block.shape[1] != blocks[0].shape[1]:
-            raise DataError(
-                f"{path} has {block.shape[1]} columns but {files[0]} has {blocks[0].shape[1]}; "
-                "every file of a channel needs the same columns"
-            )
-        if np.isnan(block[:, 0]).any():
-            raise DataError(_csv_problem(path) or f"{path}: a row has no label (first column)")
-        blocks.append(block)
-    data = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
-    first_feature = 2 if csv_weights else 1
-    if data.shape[1] <= first_feature:
-        layout = "label, weight, features..." if csv_weights else "label, features..."
-        raise DataError(f"{files[0]} has {data.shape[1]} column(s): no features (the layout is {layout}, no header)")
-    weights = None
-    if csv_weights:
-        weights = data[:, 1]
-        if np.isnan(weights).any() or (weights < 0).any():
-            raise DataError(f"{files[0]}: with csv_weights=1 the second column is the instance weight; "
-                            "every row needs a weight >= 0")  # fmt: skip
-    return Dataset(features=data[:, first_feature:], labels=data[:, 0], weights=weights)
-
-
-def _csv_problem(path: Path) -> str | None:
-    """Find the first line of ``path`` that is not label-first numeric CSV, and say
-    why; None if no line is at fault (pandas' own message is used then). Only run
-    after the fast reader failed, so its slowness costs nothing on good data."""
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            width = None
-            for line_no, row in enumerate(csv.reader(f), start=1):
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                if width is None:
-                    width = len(row)
-                elif len(row) > width:
-                    return f"{path} line {line_no} has {len(row)} columns; the first row has {width}"
-                for column, cell in enumerate(row, start=1):
-                    value = cell.strip()
-                    if value in _CSV_MISSING:
-                        if column == 1:
-                            return f"{path} line {line_no}: the label (first column) is missing"
-                        continue
-                    try:
-                        float(value)
-                    except ValueError:
-                        hint = "; the CSV must have no header row and the label in the first column" if line_no == 1 else ""
-                        return f"{path} line {line_no}, column {column}: {cell!r} is not a number{hint}"
-    except UnicodeDecodeError as exc:
-        return f"{path} is not UTF-8 text (byte {exc.start}); is it really CSV?"
-    except csv.Error as exc:
-        return f"{path}: {exc}"
-    return None
-
-
-def _load_libsvm(files: list[Path]) -> Dataset:
-    import scipy.sparse as sp
-    from sklearn.datasets import load_svmlight_file
-
-    parts = []
-    for path in files:
-        try:
-            # zero_based=True: feature index k is column k, as xgboost's own libsvm
-            # parser (and so the serving side) reads it.
-            parts.append(load_svmlight_file(str(path), zero_based=True, query_id=True, dtype=np.float32))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise DataError(f"{path} is not valid libsvm data: {_first_line(exc)}") from None
-    width = max(part[0].shape[1] for part in parts)
-    features = sp.vstack([_widen(part[0], width) for part in parts], format="csr")
-    labels = np.concatenate([part[1] for part in parts]).astype(np.float32)
-    qids = [part[2] for part in parts]
-    qid = np.concatenate(qids) if all(len(q) for q in qids) else None
-    return Dataset(features=features, labels=labels, qid=qid)
-
-
-def _widen(matrix: Any, width: int) -> Any:
-    """The same CSR matrix with ``width`` columns (libsvm files need not mention the last feature)."""
-    import scipy.sparse as sp
-
-    if matrix.shape[1] == width:
-        return matrix
-    return sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], width))
-
-
-def _load_parquet(files: list[Path]) -> Dataset:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    blocks: list[np.ndarray] = []
-    names: list[str] | None = None
-    for path in files:
-        try:
-            table = pq.read_table(path)
-        except (pa.ArrowException, OSError) as exc:
-            raise DataError(f"{path} is not a readable Parquet file: {_first_line(exc)}") from None
-        if names is not None and table.column_names != names:
-            raise DataError(f"{path} has columns {table.column_names} but {files[0]} has {names}")
-        names = table.column_names
-        columns = []
-        for name, column in zip(table.column_names, table.columns):
-            if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
-                    or pa.types.is_boolean(column.type) or pa.types.is_decimal(column.type)):  # fmt: skip
-                raise DataError(f"{path}: column {name!r} is {column.type}; every column must be numeric")
-            columns.append(pc.cast(column, pa.float32()).to_numpy(zero_copy_only=False))
-        blocks.append(np.column_stack(columns).astype(np.float32, copy=False))
-    data = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
-    if data.shape[1] < 2:
-        raise DataError(f"{files[0]} has {data.shape[1]} column(s): the label first, then at least one feature")
-    missing = np.flatnonzero(np.isnan(data[:, 0]))
-    if missing.size:
-        label = (names or ["?"])[0]
-        raise DataError(f"the Parquet data has no label (first column, {label!r}) in row {int(missing[0]) + 1}")
-    return Dataset(features=data[:, 1:], labels=data[:, 0])
-
-
-# What each objective accepts as a label; xgboost's own messages for these talk about
-# base_score or fail deep inside the C++ core, so say it first in the user's terms.
-_LABEL_RULES: tuple[tuple[tuple[str, ...], Callable[[np.ndarray], np.ndarray], str], ...] = (
-    (("binary:logistic", "binary:logitraw", "binary:hinge", "reg:logistic"), lambda y: (y >= 0) & (y <= 1), "in [0, 1]"),
-    (("count:poisson", "reg:tweedie"), lambda y: y >= 0, ">= 0"),
-    (("reg:gamma",), lambda y: y > 0, "> 0"),
-    (("reg:squaredlogerror",), lambda y: y > -1, "> -1"),
-)
-
-
-def check_labels(channel: str, labels: np.ndarray, objective: str, num_class: int | None) -> None:
-    """Raise DataError naming the first row whose label ``objective`` cannot learn from."""
-    if objective.startswith("multi:") and num_class is not None:
-        ok, expected = (labels >= 0) & (labels < num_class) & (labels == np.round(labels)), f"an integer in [0, {num_class})"
-    else:
-        rule = next((r for r in _LABEL_RULES if objective in r[0]), None)
-        if rule is None:
-            return
-        ok, expected = rule[1](labels), rule[2]
-    bad = np.flatnonzero(~ok)
-    if bad.size:
-        row = int(bad[0])
-        raise DataError(
-            f"the {channel} channel's label in row {row + 1} is {labels[row]:g}; objective {objective} needs "
-            f"labels {expected} ({bad.size} of {labels.size} rows are not)"
-        )
-
-
-def _dmatrix(data: Dataset, width: int, nthread: int) -> xgb.DMatrix:
-    features = data.features if not hasattr(data.features, "indptr") else _widen(data.features, width)
-    return xgb.DMatrix(features, label=data.labels, weight=data.weights, qid=data.qid, missing=np.nan, nthread=nthread)
 
 
 # ---------------------------------------------------------------------------------
@@ -424,7 +223,7 @@ _METRICS: dict[str, Callable[..., float]] = {
 
 
 # ---------------------------------------------------------------------------------
-# Callbacks: round lines, checkpoints, stop on SIGTERM
+# Callbacks: round lines, stop on SIGTERM (checkpoints: xgboost_checkpoints)
 # ---------------------------------------------------------------------------------
 
 
@@ -445,25 +244,6 @@ class _PrintRounds(xgb.callback.TrainingCallback):
         return False
 
 
-class _SaveCheckpoints(xgb.callback.TrainingCallback):
-    """Writes ``xgboost-checkpoint.<round>`` after every round (atomically: a temp file
-    the checkpoint uploader ignores, then a rename) and keeps the last few."""
-
-    def __init__(self, directory: Path, first_round: int) -> None:
-        self.directory = directory
-        self.first_round = first_round
-        directory.mkdir(parents=True, exist_ok=True)
-
-    def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
-        round_ = self.first_round + epoch
-        _write_atomically(self.directory / f"{CHECKPOINT_PREFIX}.{round_}", bytes(model.save_raw("ubj")))
-        for path in self.directory.iterdir():
-            match = _CHECKPOINT_NAME.match(path.name)
-            if match and int(match.group(1)) <= round_ - CHECKPOINTS_KEPT:
-                path.unlink(missing_ok=True)
-        return False
-
-
 class _StopOnSignal(xgb.callback.TrainingCallback):
     """Ends training after the current round once SIGTERM arrived (StopTrainingJob, a
     spot interruption): the checkpoints stay consistent and the model can be saved."""
@@ -476,35 +256,6 @@ class _StopOnSignal(xgb.callback.TrainingCallback):
 
     def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
         return self.received is not None
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    # A temp name the checkpoint uploader skips (SageMaker ignores *.sagemaker-ignore),
-    # then a rename: a reader never sees half a model. Plain open() keeps the umask's
-    # permissions, which a NamedTemporaryFile (0600) would not.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.sagemaker-ignore")
-    with open(temporary, "wb") as f:
-        f.write(data)
-    os.replace(temporary, path)
-
-
-def _latest_checkpoint(directory: Path) -> tuple[xgb.Booster, int, str] | None:
-    """The newest loadable checkpoint, the round after it, and its file name."""
-    if not directory.is_dir():
-        return None
-    found = sorted(
-        ((int(m.group(1)), path) for path in directory.iterdir() if (m := _CHECKPOINT_NAME.match(path.name))),
-        reverse=True,
-    )
-    for round_, path in found:
-        booster = xgb.Booster()
-        try:
-            booster.load_model(bytearray(path.read_bytes()))
-        except xgb.core.XGBoostError:
-            print(f"Skipping checkpoint {path.name}: it does not load as an XGBoost model", flush=True)
-            continue
-        return booster, round_ + 1, path.name
-    return None
 
 
 # ---------------------------------------------------------------------------------
@@ -586,18 +337,6 @@ def _evaluation_sets(
         print(f"{channel.capitalize()} matrix has {dmatrix.num_row()} rows and {dmatrix.num_col()} columns", flush=True)
         evals.append((dmatrix, channel))
     return evals
-
-
-def _resume(checkpoint_dir: Path | None, num_round: int) -> tuple[xgb.Booster | None, int]:
-    """The model to continue from and the round it continues at (None, 0 for a fresh start)."""
-    resumed = _latest_checkpoint(checkpoint_dir) if checkpoint_dir is not None else None
-    if resumed is None:
-        return None, 0
-    booster, first_round, name = resumed
-    print(f"Resuming from checkpoint {name}: continuing at round {first_round}", flush=True)
-    if first_round >= num_round:
-        print(f"The checkpoint already has {first_round} rounds (num_round is {num_round}): nothing left to train", flush=True)
-    return booster, first_round
 
 
 def _xgboost_params(hps: dict[str, object], nthread: int) -> tuple[dict[str, Any], Callable | None]:
@@ -698,11 +437,6 @@ def _fail(exc: BaseException, output_dir: Path, *, show_traceback: bool) -> int:
     except OSError as write_error:  # the reason is on stderr already; say why the file is missing
         print(f"(could not write {output_dir / 'failure'}: {write_error})", file=sys.stderr, flush=True)
     return 1
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _xgboost_reason(text: str) -> str:
