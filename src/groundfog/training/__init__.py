@@ -12,8 +12,9 @@ checkpoints, artifacts), ``isolation`` (a private ``/opt/ml`` per host), ``spot`
 interruption model), ``driver`` + ``training_recipe`` / ``processing_recipe`` (a job's
 resumable steps), ``driven`` + ``jobs_base`` (ownership after a crash), the three
 ``*_service`` modules (operations), ``tuning_config`` / ``tuning_search`` /
-``tuning_driver`` (tuning on Optuna), ``catalog`` + ``instances_service`` (instance
-types and costs), ``algorithms`` (built-in XGBoost), ``sdk*`` and ``cli``.
+``tuning_driver`` (tuning on Optuna), ``catalog`` + ``costs`` + ``instances_service``
+(instance types and what they cost), ``algorithms`` (built-in XGBoost), ``sdk*``, and
+``cli`` (``training_cli``, ``processing_cli``, ``tuning_cli``).
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ _EXPORTS = {
     "TuningService": "groundfog.training.tuning_service",
     "InstancesService": "groundfog.training.instances_service",
     "InstanceType": "groundfog.training.catalog",
-    "Cost": "groundfog.training.catalog",
+    "Cost": "groundfog.training.costs",
     "LocalResources": "groundfog.training.catalog",
     "instance_type": "groundfog.training.catalog",
     "list_instance_types": "groundfog.training.catalog",
     "local_resources": "groundfog.training.catalog",
-    "job_cost": "groundfog.training.catalog",
+    "job_cost": "groundfog.training.costs",
     "Estimator": "groundfog.training.sdk_estimator",
     "SKLearn": "groundfog.training.sdk_estimator",
     "PyTorch": "groundfog.training.sdk_estimator",
@@ -55,7 +56,8 @@ __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
-    from groundfog.training.catalog import Cost, InstanceType, LocalResources, instance_type, job_cost, list_instance_types, local_resources
+    from groundfog.training.catalog import InstanceType, LocalResources, instance_type, list_instance_types, local_resources
+    from groundfog.training.costs import Cost, job_cost
     from groundfog.training.instances_service import InstancesService
     from groundfog.training.processing_service import ProcessingService
     from groundfog.training.sdk_estimator import PyTorch, SKLearn, Estimator, TrainingInput, XGBoost
