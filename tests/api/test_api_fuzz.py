@@ -4,7 +4,8 @@ The standard every response is held to: a success, or a typed 4xx whose JSON bod
 ``__type`` and ``message`` (and ``field`` for a ``ValidationException`` about a
 named field), and a rejected request changes nothing, neither the state store nor
 the object store. Four generators feed it, against one server per test module
-(SQLite, background loops not started, so nothing is ever delivered anywhere):
+(SQLite, background loops not started, so nothing is ever delivered anywhere; jobs do
+run, a trivial script each, and the fuzzers wait for them to end, see ``Fuzzed.settle``):
 
 - schemathesis, from the served ``/openapi.json``: the right field names with random
   values (positive cases) and schema violations (negative cases);
@@ -59,9 +60,11 @@ JOBS_BUCKET = "fuzz-jobs"
 JOB_SERVICES = ("training", "processing", "tuning")
 # Every seeded job runs this: it ends at once, and prints its one metric.
 JOB_SCRIPT = b'print("validation-accuracy: 0.5", flush=True)\n'
-# How long a job may run before the fuzzer stops it (a seeded one takes about a second).
-JOB_PATIENCE = 15.0
 JOB_METRICS = [{"Name": "validation:accuracy", "Regex": r"validation-accuracy: ([0-9.]+)"}]
+# How long a job may run before the fuzzer stops it (a seeded one takes about a second),
+# and then how long it may take to stop.
+JOB_PATIENCE = 15.0
+STOP_PATIENCE = 60.0
 
 
 def fuzz_settings(examples: int = EXAMPLES) -> settings:
@@ -209,6 +212,30 @@ def mutated(draw: st.DrawFn, seed: dict) -> Any:
         else:
             parent[last] = draw(any_json)
     return body
+
+
+# ---- findings not fixed yet ---------------------------------------------------------------
+
+# Server errors the fuzzers found in a service, reported to its owner, not yet fixed. A
+# request that matches one is still sent and held to the standard, but the 500 it gets
+# is noted rather than failing at once, and fuzzing goes on: the test then ends xfailed
+# (not failed) if nothing else broke, and passes once the service is fixed. Delete the
+# entry with the fix.
+
+
+KNOWN_SERVER_ERRORS: dict[str, tuple[Callable[[Any], bool], str]] = {}
+
+
+def known_server_error(path: str, raw: bytes) -> str | None:
+    """The reason, if a 500 for this request is a known finding."""
+    if path not in KNOWN_SERVER_ERRORS:
+        return None
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    matches, reason = KNOWN_SERVER_ERRORS[path]
+    return reason if matches(body) else None
 
 
 # ---- the server, its seed resources, and what a good answer is -----------------------
@@ -391,8 +418,8 @@ def _seed_jobs(platform: Any) -> dict[str, dict]:
 
     Every job runs ``JOB_SCRIPT`` (it prints a line and ends), so a fuzzed request that
     is accepted starts a real job that is over in about a second. The seeded jobs have
-    ended before fuzzing starts (the fixture settles), so a ``Wait*`` returns at once
-    whatever its ``timeout``, and ``Stop*`` aims at a job of its own ("doomed").
+    ended when this returns, so a ``Wait*`` aimed at one answers at once whatever its
+    ``timeout``; ``Stop*`` aims at a job of its own ("doomed").
     """
     s = platform.storage
     s.create_bucket(bucket=JOBS_BUCKET)
@@ -531,6 +558,7 @@ class Fuzzed:
         self.schema = httpx.get(self.url + "/openapi.json").json()
         self.client = httpx.Client(base_url=self.url, timeout=60)
         self._settled: str | None = None
+        self.known: set[str] = set()  # the KNOWN_SERVER_ERRORS met by the current test
         self._state_watch = sqlite3.connect(sa.engine.make_url(self.platform.config.state_url).database)
 
     def close(self) -> None:
@@ -546,11 +574,20 @@ class Fuzzed:
         # SQLite's data_version moves whenever another connection commits a change: the
         # whole state store in one cheap read.
         digest = hashlib.sha256(b"%d" % self._state_watch.execute("PRAGMA data_version").fetchone()[0])
-        for path in sorted(self.platform.home.rglob("*")):
-            # Lock files are how writers take turns on a key, not content.
-            if path.is_file() and ".groundfog-locks" not in path.parts:
-                stat = path.stat()
-                digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode("utf-8", "backslashreplace"))
+        # Every file's path, size and mtime. It runs around every request, over a tree
+        # each job adds a few dozen entries to: os.scandir, not Path.rglob (ten times
+        # slower here).
+        directories = [str(self.platform.home)]
+        while directories:
+            with os.scandir(directories.pop()) as listing:
+                for entry in sorted(listing, key=lambda e: e.name):
+                    if entry.is_dir(follow_symlinks=False):
+                        # Lock files are how writers take turns on a key, not content.
+                        if entry.name != ".groundfog-locks":
+                            directories.append(entry.path)
+                    elif entry.is_file():
+                        stat = entry.stat()
+                        digest.update(f"{entry.path}:{stat.st_size}:{stat.st_mtime_ns}".encode("utf-8", "backslashreplace"))
         return digest.hexdigest()
 
     # Jobs go on changing things after the request that started them has been answered:
@@ -561,8 +598,8 @@ class Fuzzed:
     # the job supervisors only heartbeat jobs that run), and the detector stays the strict
     # one: a rejected request changes nothing anywhere, job tables and job files included,
     # rather than a weaker comparison of job-table keys. It also makes the Wait* operations
-    # safe to fuzz with any timeout (1e300, NaN, none): every job they can name has ended,
-    # so they answer at once.
+    # safe to fuzz with any timeout (a day, or none at all: wait until the end): every
+    # job they can name has ended, so they answer at once.
 
     def running(self) -> list[str]:
         """The jobs that have not ended and the job drivers still alive, by name."""
@@ -583,13 +620,11 @@ class Fuzzed:
         stopped = False
         while running := self.running():
             if time.monotonic() > deadline:
-                assert not stopped, f"jobs still run {JOB_PATIENCE:g} s after being stopped: {running}"
+                assert not stopped, f"jobs still run {STOP_PATIENCE:g} s after being stopped: {running}"
                 self._stop_every_job()
                 stopped = True
-                deadline = time.monotonic() + JOB_PATIENCE
+                deadline = time.monotonic() + STOP_PATIENCE
             time.sleep(0.02)
-        if stopped:
-            self._settled = None
 
     def _stop_every_job(self) -> None:
         p = self.platform
@@ -618,6 +653,11 @@ class Fuzzed:
         """Drop the remembered fingerprint: another test may have changed things since."""
         self._settled = None
 
+    def xfail_if_known_errors_met(self) -> None:
+        """End the test xfailed if it met a known finding (and nothing else broke)."""
+        if self.known:
+            pytest.xfail("known server errors, reported and not fixed yet: " + "; ".join(sorted(self.known)))
+
     def post(self, path: str, body: bytes) -> httpx.Response:
         headers = {"content-type": "application/json", "connection": "close"}
         return self.client.post(path, content=body, headers=headers)
@@ -628,8 +668,12 @@ class Fuzzed:
         before = self.before()
         response = self.post(path, raw)
         if path.split("/")[2] in JOB_SERVICES:
-            self.settle()
+            self.settle()  # before the fingerprint: what a job it started writes is not the request's
         problem = answer_problem(response, fields=_is_object(raw))
+        if response.status_code >= 500 and (known := known_server_error(path, raw)):
+            self.known.add(known)
+            self._settled = None
+            return
         if response.status_code >= 500:
             problem = f"{problem}, from\n    {self.errors.cause()}"
         if self.changed(response.status_code, before) and 400 <= response.status_code < 500 and not problem:
@@ -679,7 +723,7 @@ def _is_object(raw: bytes) -> bool:
         return False
 
 
-def run_each(operations: list[str], fuzz_one: Callable[[str], None]) -> None:
+def run_each(fuzzed: Fuzzed, operations: list[str], fuzz_one: Callable[[str], None]) -> None:
     """Fuzz every operation, then report every one that failed (not only the first)."""
     failures = []
     for path in operations:
@@ -691,6 +735,7 @@ def run_each(operations: list[str], fuzz_one: Callable[[str], None]) -> None:
             causes = exc.exceptions if isinstance(exc, BaseExceptionGroup) else [exc]
             failures.append(f"{path}:\n" + "\n".join(str(c) for c in causes))
     assert not failures, f"{len(failures)} operation(s) broke the standard:\n\n" + "\n\n".join(failures)
+    fuzzed.xfail_if_known_errors_met()
 
 
 @pytest.fixture(scope="module")
@@ -717,6 +762,7 @@ def fuzzed(fuzz_target: Fuzzed) -> Fuzzed:
     # rejection says nothing about what the next test starts from.
     fuzz_target.settle()
     fuzz_target.forget()
+    fuzz_target.known.clear()
     return fuzz_target
 
 
@@ -740,6 +786,24 @@ def test_the_change_detector_sees_an_accepted_request_and_not_a_rejected_one(fuz
     assert accepted.status_code == 200 and fuzzed.changed(accepted.status_code, before)
 
 
+def test_the_change_detector_waits_for_jobs_and_stops_the_long_ones(fuzzed: Fuzzed,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # An accepted CreateHyperParameterTuningJob starts a job that goes on writing; this
+    # one would run 500 trials. send() waits (stopping it after JOB_PATIENCE), so the
+    # rejected request that follows is not blamed for what the job wrote.
+    monkeypatch.setattr(sys.modules[__name__], "JOB_PATIENCE", 0.5)
+    body = copy.deepcopy(fuzzed.seeds["/api/tuning/CreateHyperParameterTuningJob"])
+    body["hyper_parameter_tuning_job_name"] = "detector-long"
+    body["hyper_parameter_tuning_job_config"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = 500
+    fuzzed.send("/api/tuning/CreateHyperParameterTuningJob", body)
+    assert fuzzed.running() == []
+    job = fuzzed.platform.tuning.describe_hyper_parameter_tuning_job(hyper_parameter_tuning_job_name="detector-long")
+    assert job["HyperParameterTuningJobStatus"] == "Stopped"
+    before = fuzzed.before()
+    again = fuzzed.post("/api/tuning/CreateHyperParameterTuningJob", json.dumps(body).encode())
+    assert again.status_code == 409 and not fuzzed.changed(again.status_code, before)
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_mutated_requests_get_a_typed_answer_and_rejections_change_nothing(fuzzed: Fuzzed, service: str) -> None:
     def fuzz_one(path: str) -> None:
@@ -750,7 +814,7 @@ def test_mutated_requests_get_a_typed_answer_and_rejections_change_nothing(fuzze
 
         fuzz()
 
-    run_each(fuzzed.operations(service), fuzz_one)
+    run_each(fuzzed, fuzzed.operations(service), fuzz_one)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -775,7 +839,7 @@ def test_schema_generated_requests_get_a_typed_answer(fuzzed: Fuzzed, service: s
 
             fuzz()
 
-    run_each(fuzzed.operations(service), fuzz_one)
+    run_each(fuzzed, fuzzed.operations(service), fuzz_one)
 
 
 def test_arbitrary_bodies_get_a_typed_answer(fuzzed: Fuzzed) -> None:
@@ -794,6 +858,7 @@ def test_arbitrary_bodies_get_a_typed_answer(fuzzed: Fuzzed) -> None:
         fuzzed.send(path, body)
 
     fuzz()
+    fuzzed.xfail_if_known_errors_met()
 
 
 # ---- the object routes -----------------------------------------------------------------

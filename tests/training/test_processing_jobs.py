@@ -95,3 +95,14 @@ def test_bad_processing_requests_are_refused_with_the_field(tp, change, field):
         tp.processing.create_processing_job(**request)
     assert caught.value.field == field
     assert tp.processing.list_processing_jobs()["ProcessingJobSummaries"] == []
+
+
+@pytest.mark.parametrize("outputs", [5, True, "x", {"a": 1}])
+def test_outputs_that_are_not_a_list_are_refused(tp, outputs):
+    with pytest.raises(ValidationError) as caught:
+        tp.processing.create_processing_job(
+            processing_job_name="bad-outputs",
+            app_specification={"ImageUri": "sklearn", "ContainerEntrypoint": ["python3", "x.py"]},
+            processing_output_config={"Outputs": outputs},
+        )
+    assert caught.value.field == "ProcessingOutputConfig.Outputs"

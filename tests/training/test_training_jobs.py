@@ -273,3 +273,17 @@ def test_training_runs_on_every_state_and_object_backend(tmp_path, state_url, ob
         assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
         model = joblib.load(model_files(p, job["ModelArtifacts"]["S3ModelArtifacts"], tmp_path / "m") / "model.joblib")
         assert model.n_estimators == 5
+
+
+def test_log_offsets_past_the_end_read_nothing(tp):
+    script_job(tp, "logs-1", "crash.py")
+    tp.training.wait_for_training_job("logs-1", timeout=60)
+    page = tp.training.get_training_job_logs("logs-1", start=2**70)
+    assert page["Text"] == "" and page["Done"] is True
+
+
+@pytest.mark.parametrize("rate", [float("inf"), float("nan"), -1, 1e9])
+def test_spot_rates_that_are_not_finite_or_sensible_are_refused(tp, rate):
+    with pytest.raises(ValidationError) as caught:
+        script_job(tp, "rate-1", "crash.py", enable_managed_spot_training=True, spot_interruptions={"RatePerHour": rate})
+    assert caught.value.field == "SpotInterruptions.RatePerHour"

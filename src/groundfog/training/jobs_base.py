@@ -7,6 +7,7 @@ Ownership (who drives a job, claims after a crash, heartbeats) comes from
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,10 +151,11 @@ class JobsBase(DrivenService):
         path = self.job_dir(self.kind, name) / "logs" / "output.log"
         try:
             with open(path, "rb") as f:
+                start = min(start, os.fstat(f.fileno()).st_size)  # past the end: nothing new yet
                 f.seek(start)
                 chunk = f.read(limit)
         except FileNotFoundError:
-            chunk = b""
+            chunk, start = b"", 0
         # Whole lines only, unless the job has ended (then everything that is there) or
         # a line is longer than a whole page (then it comes in pieces).
         done = row.status in TERMINAL

@@ -112,6 +112,8 @@ class ProcessingService(JobsBase):
         requests._only(resources, "ProcessingResources", ("ClusterConfig",))
         cluster = requests.resource_config(resources.get("ClusterConfig"), "ProcessingResources.ClusterConfig")
         spec_inputs = []
+        if inputs is not None and (not isinstance(inputs, list) or len(inputs) > 10):
+            raise ValidationError("ProcessingInputs must be a list of at most 10 inputs", field="ProcessingInputs")
         for i, item in enumerate(inputs or []):
             at = f"ProcessingInputs[{i}]"
             item = requests._mapping(item, at)
@@ -139,7 +141,10 @@ class ProcessingService(JobsBase):
         spec_outputs = []
         outputs = requests._mapping(outputs, "ProcessingOutputConfig")
         requests._only(outputs, "ProcessingOutputConfig", ("Outputs", "KmsKeyId"))
-        for i, item in enumerate(outputs.get("Outputs") or []):
+        output_list = outputs.get("Outputs") or []
+        if not isinstance(output_list, list) or len(output_list) > 10:
+            raise ValidationError("ProcessingOutputConfig.Outputs must be a list of at most 10 outputs", field="ProcessingOutputConfig.Outputs")
+        for i, item in enumerate(output_list):
             at = f"ProcessingOutputConfig.Outputs[{i}]"
             item = requests._mapping(item, at)
             requests._only(item, at, ("OutputName", "S3Output", "AppManaged", "FeatureStoreOutput"))

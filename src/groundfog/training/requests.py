@@ -32,6 +32,7 @@ CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 PROGRAM = "sagemaker_program"
 SUBMIT_DIRECTORY = "sagemaker_submit_directory"
 DEFAULT_MAX_RUNTIME = 86400
+MAX_SECONDS = 28 * 86400  # SageMaker's longest training job
 
 
 def framework_of(image: object, field: str = "AlgorithmSpecification.TrainingImage") -> str:
@@ -240,15 +241,18 @@ def spot_interruptions(value: object, default: dict[str, Any], field: str = "Spo
     out: dict[str, Any] = {}
     if "Schedule" in config:
         schedule = config["Schedule"]
-        if not isinstance(schedule, list) or not all(
-            isinstance(s, (int, float)) and not isinstance(s, bool) and s > 0 for s in schedule
+        if not isinstance(schedule, list) or len(schedule) > 1000 or not all(
+            isinstance(s, (int, float)) and not isinstance(s, bool) and 0 < s <= MAX_SECONDS for s in schedule
         ):
-            raise ValidationError(f"{field}.Schedule must be a list of positive numbers of seconds", field=f"{field}.Schedule")
+            raise ValidationError(
+                f"{field}.Schedule must be a list of at most 1000 numbers of seconds, each in (0, {MAX_SECONDS}]",
+                field=f"{field}.Schedule",
+            )
         out["Schedule"] = sorted(float(s) for s in schedule)
     if "RatePerHour" in config:
         rate = config["RatePerHour"]
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate < 0:
-            raise ValidationError(f"{field}.RatePerHour must be a number >= 0", field=f"{field}.RatePerHour")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 3600:
+            raise ValidationError(f"{field}.RatePerHour must be a number from 0 to 3600", field=f"{field}.RatePerHour")
         out["RatePerHour"] = float(rate)
         seed = config.get("Seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int):
