@@ -81,11 +81,18 @@ class Platform:
         return self
 
     def close(self) -> None:
-        """Stop loops, deliver what is pending, release the state store."""
+        """Stop loops, deliver what is pending, release the state store. Jobs this
+        (non-server) process still drives go to a detached keeper, which finishes them."""
+        job_services = (self.training, self.processing, self.tuning)
+        hand_over = not self._started and any(s.active_jobs(owned=True) for s in job_services)
         for service in reversed(list(self.services.values())):
             service.close()
         self.jobs.close()
         self.state.dispose()
+        if hand_over:
+            from groundfog.training import keeper
+
+            keeper.spawn(self.config)
 
     def __enter__(self) -> "Platform":
         return self

@@ -105,6 +105,16 @@ class Config:
         values["home"] = home_path if "home" not in values else values["home"]
         return cls(**values)  # type: ignore[arg-type]
 
+    def to_env(self) -> dict[str, str]:
+        """The ``GROUNDFOG_*`` variables that rebuild this configuration in another process."""
+        env = {}
+        for name, var in _ENV.items():
+            value = getattr(self, name)
+            if value is None or value == {} or value is False:
+                continue
+            env[var] = json.dumps(value) if isinstance(value, dict) else "1" if value is True else str(value)
+        return env
+
     def with_(self, **changes: object) -> "Config":
         return replace(self, **changes)  # type: ignore[arg-type]
 

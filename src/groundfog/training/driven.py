@@ -113,6 +113,15 @@ class DrivenService(Service):
                 self._drive(row.name)
         return claimed
 
+    def active_jobs(self, *, owned: bool = False) -> int:
+        """How many jobs of this service are running (``owned``: driven by this process)."""
+        t = self.table
+        conditions = [*self._scope(), t.c.status.in_(ACTIVE)]
+        if owned:
+            conditions.append(t.c.owner == self.owner)
+        with self.state.read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(t).where(*conditions)).scalar_one())
+
     def _ensure_reconciled(self) -> None:
         if not self._reconciled:
             self.reconcile()

@@ -13,6 +13,7 @@ The classes themselves live in ``sdk_estimator`` (``Estimator``, ``SKLearn``, ..
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
 import logging
@@ -56,6 +57,8 @@ def default_platform() -> Any:
                 from groundfog.platform import Platform
 
                 _default = Platform()
+                # At exit, jobs still running (fit(wait=False)) go to the job keeper.
+                atexit.register(_default.close)
         return _default
 
 
