@@ -135,6 +135,11 @@ def test_bad_requests_are_refused_with_the_field_named(run, tmp_path):
     assert pair.exit_code == 2 and "--hyperparameter expects KEY=VALUE" in pair.stderr
     missing = run("training", "describe", "nope")
     assert missing.exit_code == 3 and "no training job named 'nope'" in missing.stderr
+    for group, body in (("training", {"TrainingJobName": "x"}), ("processing", {"ProcessingJobName": "x"}),
+                        ("tuning", {"HyperParameterTuningJobName": "x"})):
+        (tmp_path / "partial.json").write_text(json.dumps(body))
+        partial = run(group, "create", "--file", str(tmp_path / "partial.json"))
+        assert partial.exit_code == 2 and "lacks" in partial.stderr, (group, partial.stderr)
 
 
 def test_stop_ends_a_running_job_as_stopped(run, tmp_path):

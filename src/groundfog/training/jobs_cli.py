@@ -34,8 +34,11 @@ NameContains = Annotated[str | None, Opt(help="Only jobs whose name contains thi
 MaxResults = Annotated[int, Opt(help="At most this many jobs, newest first.")]
 
 
-def _request_file(path: str, keys: dict[str, str], name_key: str, name: str | None) -> dict[str, Any]:
-    """The request in ``path`` as operation arguments; ``--name`` replaces its job name."""
+def _request_file(
+    path: str, keys: dict[str, str], name_key: str, name: str | None, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The request in ``path`` as operation arguments; ``--name`` replaces its job name.
+    Every key of ``required`` (the API's names) must be there."""
     source = Path(path.removeprefix("file://"))
     try:
         body = json.loads(source.read_text())
@@ -54,6 +57,9 @@ def _request_file(path: str, keys: dict[str, str], name_key: str, name: str | No
         request[keys[name_key]] = name
     if keys[name_key] not in request:
         raise ValidationError(f"--file holds no {name_key}; add it or give --name", field=name_key)
+    missing = [key for key in required if keys[key] not in request]
+    if missing:
+        raise ValidationError(f"--file {source} lacks {', '.join(missing)}", field=missing[0])
     return request
 
 

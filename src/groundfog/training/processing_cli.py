@@ -94,7 +94,7 @@ def create_processing_job(
     """Start a processing job (CreateProcessingJob), from --file or from the options."""
     p = platform()
     if file is not None:
-        request = _request_file(file, PROCESSING_REQUEST, "ProcessingJobName", name)
+        request = _request_file(file, PROCESSING_REQUEST, "ProcessingJobName", name, required=("AppSpecification",))
         p.processing.create_processing_job(**request)
         job = ProcessingJob(p, request["processing_job_name"])
     else:

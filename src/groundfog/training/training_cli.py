@@ -86,7 +86,7 @@ def create_training_job(
     """Start a training job (CreateTrainingJob), from --file or from the options."""
     p = platform()
     if file is not None:
-        request = _request_file(file, TRAINING_REQUEST, "TrainingJobName", name)
+        request = _request_file(file, TRAINING_REQUEST, "TrainingJobName", name, required=("AlgorithmSpecification", "OutputDataConfig"))
         p.training.create_training_job(**request)
         job = TrainingJob(p, request["training_job_name"])
     else:

@@ -51,7 +51,7 @@ def create_tuning_job(
 ) -> None:
     """Start a hyperparameter tuning job (CreateHyperParameterTuningJob)."""
     p = platform()
-    request = _request_file(file, TUNING_REQUEST, "HyperParameterTuningJobName", name)
+    request = _request_file(file, TUNING_REQUEST, "HyperParameterTuningJobName", name, required=("HyperParameterTuningJobConfig", "TrainingJobDefinition"))
     created = p.tuning.create_hyper_parameter_tuning_job(**request)
     job = TuningJob(p, request["hyper_parameter_tuning_job_name"])
     if wait:
