@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import importlib
+import time
 import typing
 from functools import cache
 from typing import Any
@@ -60,6 +61,17 @@ def raise_for_error(response: httpx.Response) -> None:
     raise error_from_dict(body if isinstance(body, dict) else {"message": str(body)}, response.status_code)
 
 
+WAIT_SLICE = 20.0  # seconds one WaitFor* request may block the server
+_ENDED = frozenset(("Completed", "Failed", "Stopped"))
+
+
+def _ended(result: Any) -> bool:
+    """Whether a job description (``{"TrainingJobStatus": "Completed", ...}``) has ended."""
+    return isinstance(result, dict) and any(
+        key.endswith("JobStatus") and value in _ENDED for key, value in result.items()
+    )
+
+
 class RemoteService:
     """Each method call is one ``POST /api/<service>/<Operation>``."""
 
@@ -75,13 +87,25 @@ class RemoteService:
         raise_for_error(response)
         return response.json()
 
+    def wait(self, op_name: str, kwargs: dict[str, Any]) -> Any:
+        """A ``WaitFor*`` operation as several short requests, so that neither the HTTP
+        client's timeout nor a server thread is held for the whole of a long job."""
+        timeout = kwargs.get("timeout")
+        deadline = None if timeout is None else time.monotonic() + float(timeout)
+        while True:
+            left = WAIT_SLICE if deadline is None else max(0.0, min(WAIT_SLICE, deadline - time.monotonic()))
+            result = self.call(op_name, {**kwargs, "timeout": left})
+            if _ended(result) or (deadline is not None and time.monotonic() >= deadline):
+                return result
+
     def __getattr__(self, method: str) -> Any:
         if method.startswith("_"):
             raise AttributeError(method)
         op_name, adapter = _operation(self._name, method)
+        send = self.wait if op_name.startswith("WaitFor") else self.call
 
         def invoke(**kwargs: Any) -> Any:
-            result = self.call(op_name, kwargs)
+            result = send(op_name, kwargs)
             return adapter.validate_python(result) if adapter is not None else result
 
         invoke.__name__ = method
