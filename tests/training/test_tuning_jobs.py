@@ -205,3 +205,26 @@ def test_max_runtime_of_the_tuning_job_stops_its_trials(tmp_path, breast_cancer_
         assert job["TrainingJobStatusCounters"]["Stopped"] == 1
         assert len(p.training.training_jobs_of_tuning_job("timed")) == 1  # no trial after the limit
         assert job["ConsumedResources"]["RuntimeInSeconds"] >= 121
+
+
+def test_auto_early_stopping_stops_trials_below_the_median(tp):
+    # Epochs slow enough that a verdict reaches a trial while it still runs.
+    definition = _definition(tp, "curve.py", CURVE_METRIC, static={"epochs": "9", "epoch-seconds": "0.2"}, channels=("train",))
+    tp.tuning.create_hyper_parameter_tuning_job(
+        hyper_parameter_tuning_job_name="curve-auto",
+        hyper_parameter_tuning_job_config={
+            "Strategy": "Random", "RandomSeed": 11, "TrainingJobEarlyStoppingType": "Auto",
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "validation:loss"},
+            # One at a time: each trial is judged against the finished ones, the same way every run.
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 8, "MaxParallelTrainingJobs": 1},
+            "ParameterRanges": {"ContinuousParameterRanges": [
+                {"Name": "learning-rate", "MinValue": "0.0001", "MaxValue": "0.9", "ScalingType": "Logarithmic"}]},
+        },
+        training_job_definition=definition,
+    )  # fmt: skip
+    tuned = tp.tuning.wait_for_hyper_parameter_tuning_job("curve-auto", timeout=300)
+    assert tuned["HyperParameterTuningJobStatus"] == "Completed", tuned.get("FailureReason")
+    listed = tp.tuning.list_training_jobs_for_hyper_parameter_tuning_job("curve-auto")["TrainingJobSummaries"]
+    early = [s for s in listed if s["EarlyStopped"]]
+    assert early and all(s["TrainingJobStatus"] == "Stopped" for s in early)
+    assert not tuned["BestTrainingJob"]["EarlyStopped"]

@@ -113,12 +113,14 @@ class TuningDriver:
                 continue
             values = training.get_training_job_metrics(trial["job"], objective).get(objective, [])
             reported = trial.get("reported", 0)
+            status = job["TrainingJobStatus"]
             for step in range(reported, len(values)):
-                if math.isfinite(values[step]) and tuning_search.report(study, int(number), step + 1, values[step]) and not trial.get("pruned"):
+                prune = math.isfinite(values[step]) and tuning_search.report(study, int(number), step + 1, values[step])
+                # A job that ran to its end before the verdict was not stopped early.
+                if prune and not trial.get("pruned") and status == "InProgress":
                     trial["pruned"] = True
                     training.stop_training_job(trial["job"])
             trial["reported"] = len(values)
-            status = job["TrainingJobStatus"]
             if status in ("Completed", "Failed", "Stopped"):
                 value = values[-1] if values else None
                 state = "Pruned" if trial.get("pruned") else {"Completed": "Completed", "Failed": "Failed", "Stopped": "Stopped"}[status]

@@ -7,6 +7,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--learning-rate", type=float, required=True)
     parser.add_argument("--epochs", type=int, default=9)
+    parser.add_argument("--epoch-seconds", type=float, default=0.05)
     args = parser.parse_args()
     # Gradient descent on x**2 from x=10: too small a rate crawls, too large diverges.
     x = 10.0
@@ -14,4 +15,4 @@ if __name__ == "__main__":
         x -= args.learning_rate * 2 * x
         loss = min(x * x, 1e6)
         print(f"epoch={epoch} validation-loss={loss:.6g}", flush=True)
-        time.sleep(0.05)
+        time.sleep(args.epoch_seconds)
