@@ -87,20 +87,12 @@ class Config:
                 values[name] = os.environ[var]
         if isinstance(values.get("fsync"), str):
             values["fsync"] = str(values["fsync"]).lower() in ("1", "true", "yes", "on")
-        if isinstance(values.get("spot_interruptions"), str):
-            try:
-                values["spot_interruptions"] = json.loads(str(values["spot_interruptions"]))
-            except json.JSONDecodeError as exc:
-                raise ValidationError(
-                    f"GROUNDFOG_SPOT_INTERRUPTIONS is not JSON: {exc}", field="GROUNDFOG_SPOT_INTERRUPTIONS"
-                ) from None
-        if isinstance(values.get("objects_options"), str):
-            try:
-                values["objects_options"] = json.loads(str(values["objects_options"]))
-            except json.JSONDecodeError as exc:
-                raise ValidationError(
-                    f"GROUNDFOG_OBJECTS_OPTIONS is not JSON: {exc}", field="GROUNDFOG_OBJECTS_OPTIONS"
-                ) from None
+        for name in ("spot_interruptions", "objects_options"):  # JSON objects in the environment
+            if isinstance(values.get(name), str):
+                try:
+                    values[name] = json.loads(str(values[name]))
+                except json.JSONDecodeError as exc:
+                    raise ValidationError(f"{_ENV[name]} is not JSON: {exc}", field=_ENV[name]) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["home"] = home_path if "home" not in values else values["home"]
         return cls(**values)  # type: ignore[arg-type]

@@ -14,12 +14,13 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from groundfog.cli.common import fail, output
+from groundfog.cli.common import JsonOption, command, fail, output, platform
 from groundfog.core.errors import ValidationError
 from groundfog.training.sdk import TERMINAL, Job
 
@@ -132,3 +133,58 @@ def _collect(job: Job) -> str:
     while job.wait_briefly(10.0)[job.status_key] not in TERMINAL:
         pass
     return job.logs()
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """What the shared commands need to know of a job kind (``training``, ``processing``)."""
+
+    kind: str  # the service's name on the platform and in the CLI
+    label: str  # "TrainingJob": the API's prefix of names and operations
+    handle: type[Job]  # the SDK's handle of one job
+    line: Callable[[Job, dict[str, Any]], str]  # the live progress line
+    summary: Callable[[dict[str, Any]], dict[str, Any]]  # what --wait prints at the end
+    columns: tuple[str, ...]  # of the list table
+    stop_note: str  # what a stop keeps
+
+
+def add_job_commands(app: typer.Typer, spec: JobKind) -> None:
+    """``describe``, ``list``, ``stop``, ``logs`` and ``wait`` for one job kind: the same
+    five commands each kind has, written once."""
+    words = spec.kind  # "training" → "training job"
+    status_key = f"{spec.label}Status"
+    name_arg = f"{spec.kind}_job_name"
+
+    def service() -> Any:
+        return getattr(platform(), spec.kind)
+
+    def describe(name: Name, as_json: JsonOption = False) -> None:
+        output(getattr(service(), f"describe_{spec.kind}_job")(**{name_arg: name}), as_json=as_json)
+
+    def listing(
+        status: Status = None, name_contains: NameContains = None, max_results: MaxResults = 100, as_json: JsonOption = False
+    ) -> None:
+        found = getattr(service(), f"list_{spec.kind}_jobs")(status_equals=status, name_contains=name_contains, max_results=max_results)
+        if as_json:
+            output(found, as_json=True)
+        else:
+            output(found[f"{spec.label}Summaries"], as_json=False, columns=list(spec.columns))
+
+    def stop(name: Name, as_json: JsonOption = False) -> None:
+        getattr(service(), f"stop_{spec.kind}_job")(**{name_arg: name})
+        output({f"{spec.label}Name": name, "Stopping": True} if as_json else f"Stopping {name}", as_json=as_json)
+
+    def logs(name: Name, follow: Follow = False, as_json: JsonOption = False) -> None:
+        _print_logs(spec.handle(platform(), name), follow, spec.line, as_json)
+
+    def wait(name: Name, as_json: JsonOption = False) -> None:
+        d = _watch(spec.handle(platform(), name), spec.line, logs=False)
+        _finish(d, status_key, f"{words} job {name!r} failed:", spec.summary(d), as_json)
+
+    describe.__doc__ = f"The job as Describe{spec.label} shows it."
+    listing.__doc__ = f"{words.capitalize()} jobs, newest first (List{spec.label}s)."
+    stop.__doc__ = f"Stop a running job (Stop{spec.label}); {spec.stop_note}"
+    logs.__doc__ = "The job's log (every host's lines, prefixed by host when there are several)."
+    wait.__doc__ = "Block until the job ends; exit non-zero if it failed."
+    for verb, fn in (("describe", describe), ("list", listing), ("stop", stop), ("logs", logs), ("wait", wait)):
+        app.command(verb)(command(fn))

@@ -17,17 +17,13 @@ import typer
 from groundfog.cli.common import JsonOption, command, output, platform
 from groundfog.core.errors import ValidationError
 from groundfog.training.jobs_cli import (
+    add_job_commands,
     File,
-    Follow,
-    MaxResults,
-    Name,
-    NameContains,
+    JobKind,
     Opt,
-    Status,
     Wait,
     _finish,
     _pairs,
-    _print_logs,
     _request_file,
     _watch,
 )
@@ -120,45 +116,8 @@ def create_processing_job(
         output({"ProcessingJobName": job.name, "ProcessingJobArn": d["ProcessingJobArn"]}, as_json=as_json)
 
 
-@processing_app.command("describe")
-@command
-def describe_processing_job(name: Name, as_json: JsonOption = False) -> None:
-    """The job as DescribeProcessingJob shows it."""
-    output(platform().processing.describe_processing_job(processing_job_name=name), as_json=as_json)
-
-
-@processing_app.command("list")
-@command
-def list_processing_jobs(
-    status: Status = None, name_contains: NameContains = None, max_results: MaxResults = 100, as_json: JsonOption = False
-) -> None:
-    """Processing jobs, newest first (ListProcessingJobs)."""
-    found = platform().processing.list_processing_jobs(status_equals=status, name_contains=name_contains, max_results=max_results)
-    if as_json:
-        output(found, as_json=True)
-    else:
-        output(found["ProcessingJobSummaries"], as_json=False,
-               columns=["ProcessingJobName", "ProcessingJobStatus", "CreationTime", "FailureReason"])  # fmt: skip
-
-
-@processing_app.command("stop")
-@command
-def stop_processing_job(name: Name, as_json: JsonOption = False) -> None:
-    """Stop a running job (StopProcessingJob); outputs written so far are uploaded."""
-    platform().processing.stop_processing_job(processing_job_name=name)
-    output({"ProcessingJobName": name, "Stopping": True} if as_json else f"Stopping {name}", as_json=as_json)
-
-
-@processing_app.command("logs")
-@command
-def processing_job_logs(name: Name, follow: Follow = False, as_json: JsonOption = False) -> None:
-    """The job's log."""
-    _print_logs(ProcessingJob(platform(), name), follow, _processing_line, as_json)
-
-
-@processing_app.command("wait")
-@command
-def wait_for_processing_job(name: Name, as_json: JsonOption = False) -> None:
-    """Block until the job ends; exit non-zero if it failed."""
-    d = _watch(ProcessingJob(platform(), name), _processing_line, logs=False)
-    _finish(d, "ProcessingJobStatus", f"processing job {name!r} failed:", _processing_summary(d), as_json)
+add_job_commands(processing_app, JobKind(
+    kind="processing", label="ProcessingJob", handle=ProcessingJob, line=_processing_line, summary=_processing_summary,
+    columns=("ProcessingJobName", "ProcessingJobStatus", "CreationTime", "FailureReason"),
+    stop_note="outputs written so far are uploaded.",
+))  # fmt: skip

@@ -15,17 +15,14 @@ import typer
 
 from groundfog.cli.common import JsonOption, command, output, platform
 from groundfog.training.jobs_cli import (
+    add_job_commands,
     File,
-    Follow,
-    MaxResults,
+    JobKind,
     Name,
-    NameContains,
     Opt,
-    Status,
     Wait,
     _finish,
     _pairs,
-    _print_logs,
     _request_file,
     _typed,
     _watch,
@@ -107,48 +104,11 @@ def create_training_job(
         output({"TrainingJobName": job.name, "TrainingJobArn": d["TrainingJobArn"]}, as_json=as_json)
 
 
-@training_app.command("describe")
-@command
-def describe_training_job(name: Name, as_json: JsonOption = False) -> None:
-    """The job as DescribeTrainingJob shows it."""
-    output(platform().training.describe_training_job(training_job_name=name), as_json=as_json)
-
-
-@training_app.command("list")
-@command
-def list_training_jobs(
-    status: Status = None, name_contains: NameContains = None, max_results: MaxResults = 100, as_json: JsonOption = False
-) -> None:
-    """Training jobs, newest first (ListTrainingJobs)."""
-    found = platform().training.list_training_jobs(status_equals=status, name_contains=name_contains, max_results=max_results)
-    if as_json:
-        output(found, as_json=True)
-    else:
-        output(found["TrainingJobSummaries"], as_json=False,
-               columns=["TrainingJobName", "TrainingJobStatus", "SecondaryStatus", "CreationTime"])  # fmt: skip
-
-
-@training_app.command("stop")
-@command
-def stop_training_job(name: Name, as_json: JsonOption = False) -> None:
-    """Stop a running job (StopTrainingJob); the model saved so far is uploaded."""
-    platform().training.stop_training_job(training_job_name=name)
-    output({"TrainingJobName": name, "Stopping": True} if as_json else f"Stopping {name}", as_json=as_json)
-
-
-@training_app.command("logs")
-@command
-def training_job_logs(name: Name, follow: Follow = False, as_json: JsonOption = False) -> None:
-    """The job's log (every host's lines, prefixed by host when there are several)."""
-    _print_logs(TrainingJob(platform(), name), follow, _training_line, as_json)
-
-
-@training_app.command("wait")
-@command
-def wait_for_training_job(name: Name, as_json: JsonOption = False) -> None:
-    """Block until the job ends; exit non-zero if it failed."""
-    d = _watch(TrainingJob(platform(), name), _training_line, logs=False)
-    _finish(d, "TrainingJobStatus", f"training job {name!r} failed:", _training_summary(d), as_json)
+add_job_commands(training_app, JobKind(
+    kind="training", label="TrainingJob", handle=TrainingJob, line=_training_line, summary=_training_summary,
+    columns=("TrainingJobName", "TrainingJobStatus", "SecondaryStatus", "CreationTime"),
+    stop_note="the model saved so far is uploaded.",
+))  # fmt: skip
 
 
 @training_app.command("metrics")
