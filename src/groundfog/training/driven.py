@@ -12,6 +12,7 @@ the next platform takes them at once.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ ACTIVE = ("InProgress", "Stopping")
 TERMINAL = ("Completed", "Failed", "Stopped")
 
 
-class DrivenService(Service):
+class DrivenService(Service, ABC):
     """Base of services whose rows (``table``, with ``name``, ``status``, ``owner`` and
     ``heartbeat_at`` columns) are driven by ``_driver(name)`` threads."""
 
@@ -55,9 +56,9 @@ class DrivenService(Service):
         """Conditions that select this service's rows of ``table``."""
         return []
 
+    @abstractmethod
     def _driver(self, name: str) -> Callable[[], None]:
         """The loop that drives the job ``name`` to its end."""
-        raise NotImplementedError
 
     # -- drivers and ownership --------------------------------------------------------------
 

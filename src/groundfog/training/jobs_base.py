@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from abc import abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,14 +54,16 @@ class JobsBase(DrivenService):
 
     # -- recipes (the subclass says how its kind runs) ------------------------------
 
+    @abstractmethod
     def recipe(self, spec: dict[str, Any]) -> Recipe:
-        raise NotImplementedError
+        """How a job of this kind runs."""
 
     def next_interruption(self, spec: dict[str, Any], running_seconds: float) -> float | None:
         return None
 
+    @abstractmethod
     def _describe(self, row: Any) -> dict[str, Any]:
-        raise NotImplementedError
+        """The job as SageMaker's Describe* operation shows it."""
 
     def emit_state_change(self, row: Any) -> None:
         """SageMaker's ``... Job State Change`` event for ``row`` (as it is, or is about to be)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import json
+from abc import ABC, abstractmethod
 from typing import Any
 
 from groundfog.core.errors import ValidationError
@@ -29,9 +30,10 @@ from groundfog.training.sdk_estimator import Estimator, TrainingJob
 MAX_TUNING_JOB_NAME = 32
 
 
-class _Range:
+class _Range(ABC):
+    @abstractmethod
     def as_tuning_range(self, name: str) -> dict[str, Any]:
-        raise NotImplementedError
+        """The range as one entry of SageMaker's ``ParameterRanges``."""
 
 
 class _NumericRange(_Range):
