@@ -38,6 +38,7 @@ def test_kill_9_of_the_server_leaves_no_job_in_progress(tmp_path, breast_cancer_
         p.storage.put_object("data", "train/train.csv", breast_cancer_csv[0])
         p.storage.put_object("code", "ticks.tar.gz", source_tarball(("ticks.py", TICKS)))
         p.storage.put_object("code", "sleepy.tar.gz", source_tarball(SCRIPTS / "sleepy.py"))
+        p.storage.put_object("code", "ticks.py", TICKS)
     port = free_port()
     server = start_server(home, port)
     remote = gf.connect(f"http://127.0.0.1:{port}")
@@ -57,6 +58,14 @@ def test_kill_9_of_the_server_leaves_no_job_in_progress(tmp_path, breast_cancer_
            checkpoint_config={"S3Uri": "s3://models/ckpt/spot/"},
            spot_interruptions={"Schedule": [1.5], "RestartDelaySeconds": 1.0})  # fmt: skip
     create("orphan", "sleepy.tar.gz", "sleepy.py")
+    remote.processing.create_processing_job(
+        processing_job_name="prep",
+        app_specification={"ImageUri": "sklearn", "ContainerEntrypoint": ["python3", "/opt/ml/processing/code/ticks.py"]},
+        processing_inputs=[{"InputName": "code", "S3Input": {"S3Uri": "s3://code/ticks.py", "LocalPath": "/opt/ml/processing/code"}}],
+        processing_output_config={"Outputs": [{"OutputName": "out", "S3Output": {
+            "S3Uri": "s3://models/prep/", "LocalPath": "/opt/ml/processing/out", "S3UploadMode": "EndOfJob"}}]},
+        environment={"SM_MODEL_DIR": "/opt/ml/processing/out"},
+    )  # fmt: skip
     remote.tuning.create_hyper_parameter_tuning_job(
         hyper_parameter_tuning_job_name="hpo",
         hyper_parameter_tuning_job_config={
@@ -89,6 +98,7 @@ def test_kill_9_of_the_server_leaves_no_job_in_progress(tmp_path, breast_cancer_
     try:
         results = {n: remote.training.wait_for_training_job(training_job_name=n, timeout=90) for n in ("survivor", "spot", "orphan")}
         tuning = remote.tuning.wait_for_hyper_parameter_tuning_job(hyper_parameter_tuning_job_name="hpo", timeout=90)
+        processing = remote.processing.wait_for_processing_job(processing_job_name="prep", timeout=90)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -99,10 +109,13 @@ def test_kill_9_of_the_server_leaves_no_job_in_progress(tmp_path, breast_cancer_
     assert results["orphan"]["TrainingJobStatus"] == "Failed"
     assert results["orphan"]["FailureReason"]
     assert tuning["HyperParameterTuningJobStatus"] == "Completed", tuning.get("FailureReason")
+    assert processing["ProcessingJobStatus"] == "Completed", processing.get("FailureReason")
     assert tuning["TrainingJobStatusCounters"]["Completed"] == 2
     assert tuning["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == 11
     with gf.Platform(Config(home=home)) as p:
         assert p.training.list_training_jobs(status_equals="InProgress")["TrainingJobSummaries"] == []
         assert p.training.list_training_jobs(status_equals="Stopping")["TrainingJobSummaries"] == []
         assert p.jobs.list(status="InProgress") == []
+        assert p.processing.list_processing_jobs(status_equals="InProgress")["ProcessingJobSummaries"] == []
+        assert [o.key for o in p.storage.list_objects_v2("models", prefix="prep/").contents] == ["prep/done.txt"]
         assert p.tuning.list_hyper_parameter_tuning_jobs(status_equals="InProgress")["HyperParameterTuningJobSummaries"] == []
