@@ -283,11 +283,15 @@ class AlarmOperations:
                 state_update_data(row, new_state, reason, data),
             )
             alarm = _model(conn.execute(sa.select(alarms).where(alarms.c.alarm_name == row.alarm_name)).one())
-        change = AlarmStateChange(
-            alarm_name=alarm.alarm_name, alarm_arn=alarm.alarm_arn, old_state_value=row.state_value,
-            new_state_value=new_state, new_state_reason=reason, state_change_time=_dt(now), alarm=alarm,
-        )
-        self._run_actions(change, now)
+            change = AlarmStateChange(
+                alarm_name=alarm.alarm_name, alarm_arn=alarm.alarm_arn, old_state_value=row.state_value,
+                new_state_value=new_state, new_state_reason=reason, state_change_time=_dt(now), alarm=alarm,
+            )
+            pending = _pending_actions(change, now)
+            if pending is not None:
+                conn.execute(alarms.update().where(alarms.c.alarm_name == row.alarm_name).values(pending_actions=pending))
+        if pending is not None:
+            self._run_actions(alarm.alarm_name, row.state_version + 1, pending, now)
         for listener in list(self._listeners):
             try:
                 listener(change)
@@ -295,26 +299,41 @@ class AlarmOperations:
                 log.exception("alarm state listener %r failed", listener)
         return change
 
-    def _run_actions(self, change: AlarmStateChange, now: float) -> None:
-        alarm = change.alarm
-        targets = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions}.get(
-            change.new_state_value, alarm.insufficient_data_actions
-        )
-        if not alarm.actions_enabled or not targets:
-            return
-        message = alarm_message(change)
+    def deliver_pending_actions(self, older_than: float = 0.0) -> int:
+        """Send the actions of state changes that were recorded but not sent (their
+        process died in between) at least ``older_than`` seconds ago; returns how many."""
+        now = self.clock.time()
+        with self.state.read() as conn:
+            rows = conn.execute(
+                sa.select(alarms.c.alarm_name, alarms.c.state_version, alarms.c.pending_actions)
+                .where(alarms.c.pending_actions.is_not(None))
+            ).all()
+        sent = 0
+        for name, version, pending in rows:
+            if pending and now - float(pending.get("at", 0)) >= older_than:
+                self._run_actions(name, version, pending, now)
+                sent += 1
+        return sent
+
+    def _run_actions(self, name: str, version: int, pending: dict[str, Any], now: float) -> None:
         outcomes = []
-        for target in targets:
+        for target in pending["targets"]:
             try:
-                self.bus.send(target, message)
+                self.bus.send(target, pending["message"])
                 outcomes.append((f"Successfully executed action {target}", {"actionState": "Succeeded"}))
             except GroundfogError as exc:
-                log.warning("alarm %s: action %s failed: %s", alarm.alarm_name, target, exc)
+                log.warning("alarm %s: action %s failed: %s", name, target, exc)
                 outcomes.append((f"Failed to execute action {target}. Received error: {exc}",
                                  {"actionState": "Failed", "error": str(exc)}))
         with self.state.write() as conn:
             for summary, data in outcomes:
-                self._history(conn, alarm.alarm_name, now, "Action", summary, {"version": "1.0", **data})
+                self._history(conn, name, now, "Action", summary, {"version": "1.0", **data})
+            # Only this change's actions: a newer change has its own.
+            conn.execute(
+                alarms.update()
+                .where(alarms.c.alarm_name == name, alarms.c.state_version == version)
+                .values(pending_actions=None)
+            )
 
     # -- helpers ------------------------------------------------------------------
 
@@ -332,6 +351,17 @@ class AlarmOperations:
         if missing:
             raise ResourceNotFound(f"alarm {missing[0]!r} does not exist", field="AlarmNames")
         return rows
+
+
+def _pending_actions(change: AlarmStateChange, now: float) -> dict[str, Any] | None:
+    """The actions a state change must run, as stored until they are sent."""
+    alarm = change.alarm
+    targets = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions}.get(
+        change.new_state_value, alarm.insufficient_data_actions
+    )
+    if not alarm.actions_enabled or not targets:
+        return None
+    return {"targets": list(targets), "message": alarm_message(change), "at": now}
 
 
 def _model(row: Any) -> MetricAlarm:

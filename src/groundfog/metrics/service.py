@@ -262,10 +262,15 @@ class MetricsService(AlarmOperations, Service):
 
     def _loop(self) -> None:
         due = self.clock.time()
+        first = True
         while not self._stop.is_set():
             now = self.clock.time()
             if now >= due:
                 try:
+                    # First pass: whatever a crashed process recorded but never sent;
+                    # later: only what has waited long enough that its sender is gone.
+                    self.deliver_pending_actions(older_than=0.0 if first else PENDING_GRACE)
+                    first = False
                     self.evaluate_alarms()
                 except Exception:  # noqa: BLE001 - the loop must outlive one bad evaluation
                     log.exception("alarm evaluation failed")
@@ -277,6 +282,9 @@ class MetricsService(AlarmOperations, Service):
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+
+
+PENDING_GRACE = 30.0  # seconds an unsent alarm action waits before another process sends it
 
 
 def _round_start(start: float, period: int, now: float) -> float:

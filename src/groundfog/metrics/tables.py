@@ -8,6 +8,8 @@ statistic set), so any period and any percentile can be computed later.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from groundfog.core.state import Migration, Timestamp, create_tables, metadata, register_migrations
@@ -73,6 +75,9 @@ alarms = sa.Table(
     # Bumped on every state change: evaluations compare-and-set on it, so two
     # evaluators (threads or processes) never both announce the same transition.
     sa.Column("state_version", sa.Integer, nullable=False),
+    # The actions of the last state change, written with it and cleared once sent: a
+    # crash in between leaves them here, and they are sent after the restart.
+    sa.Column("pending_actions", sa.JSON, nullable=True),
     sa.Column("configuration_updated_at", Timestamp, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Index("ix_metrics_alarms_metric", "namespace", "metric_name", "dims_hash"),
@@ -90,6 +95,14 @@ alarm_history = sa.Table(
     sa.Index("ix_metrics_alarm_history_name_time", "alarm_name", "timestamp"),
 )
 
+def _add_pending_actions(op: Any) -> None:
+    # Stores created by 0001 after this column was declared already have it.
+    columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("metrics_alarms")}
+    if "pending_actions" not in columns:
+        op.add_column("metrics_alarms", sa.Column("pending_actions", sa.JSON, nullable=True))
+
+
 register_migrations(
     Migration("metrics", "0001_initial", create_tables(series, datapoints, alarms, alarm_history)),
+    Migration("metrics", "0002_pending_actions", _add_pending_actions),
 )
