@@ -136,22 +136,29 @@ def test_a_symlink_inside_the_objects_directory_cannot_lead_outside(local_storag
     assert list(outside.iterdir()) == []
 
 
-def test_local_store_refuses_a_key_that_is_also_a_folder_of_other_keys(local_storage: StorageService) -> None:
+def test_a_key_can_also_be_a_folder_of_other_keys_as_on_s3(local_storage: StorageService) -> None:
     local_storage.create_bucket("data")
     local_storage.put_object("data", "a", b"file")
-    with pytest.raises(Conflict, match="an object named 'a' exists.*cannot also be a folder"):
-        local_storage.put_object("data", "a/b", b"x")
+    local_storage.put_object("data", "a/b", b"inside")
     local_storage.put_object("data", "c/d", b"x")
-    with pytest.raises(Conflict, match=r"other keys start with 'c/'"):
-        local_storage.put_object("data", "c", b"x")
-    with pytest.raises(Conflict):
-        local_storage.copy_object("data", "a", "data", "c")
-    assert [o.key for o in local_storage.list_objects_v2("data").contents] == ["a", "c/d"]
-    # Once 'c/d' is gone, its empty folder goes too and 'c' can be a file.
+    local_storage.put_object("data", "c", b"beside its folder")
+    local_storage.copy_object("data", "a", "data", "c/d/e")
+    assert [o.key for o in local_storage.list_objects_v2("data").contents] == ["a", "a/b", "c", "c/d", "c/d/e"]
+    assert [local_storage.get_object_bytes("data", k) for k in ("a", "a/b", "c", "c/d", "c/d/e")] == [
+        b"file", b"inside", b"beside its folder", b"x", b"file"]
+    # 'c' lives aside while 'c/...' exists; once that is gone, 'c' moves back to its plain path.
+    aside = local_storage.local_file("data", "c")
+    assert aside is not None and ".groundfog-aside" in str(aside)
     settle(local_storage)
-    local_storage.delete_object("data", "c/d")
-    local_storage.put_object("data", "c", b"now a file")
-    assert local_storage.get_object_bytes("data", "c") == b"now a file"
+    local_storage.delete_objects("data", ["c/d", "c/d/e"])
+    local_storage.put_object("data", "c", b"now a plain file")
+    assert local_storage.local_file("data", "c") == local_storage.backend.root / "data" / "c"
+    assert local_storage.get_object_bytes("data", "c") == b"now a plain file"
+    assert not aside.exists()  # the bytes it had aside are gone
+    local_storage.delete_objects("data", ["a", "a/b", "c"])
+    local_storage.delete_bucket("data")
+    assert not (local_storage.backend.root / "data").exists()
+    assert not (local_storage.backend.root / ".groundfog-aside" / "data").exists()
 
 
 def test_local_store_refuses_a_path_segment_longer_than_the_filesystem_allows(local_storage: StorageService) -> None:

@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 CHUNK = 1 << 20  # bytes per read/write step: memory stays bounded whatever the object size
 TMP_DIR = ".groundfog-tmp"
 LOCK_DIR = ".groundfog-locks"
+# Objects whose key is also a folder of other keys ('a' beside 'a/b'); not a bucket
+# name, since bucket names start with a letter or a digit.
+ASIDE_DIR = ".groundfog-aside"
 STALE_TMP_SECONDS = 3600.0
 
 
@@ -268,7 +271,13 @@ class LocalBackend:
                     "s3:// objects_url",
                     field="Key",
                 )
-        return f"{bucket}/{key}"
+        natural = f"{bucket}/{key}"
+        if self._placeable(natural, self._full(natural)):
+            return natural
+        # S3 holds 'a' and 'a/b' together; a directory tree cannot hold both as files,
+        # so the one that does not fit lives aside, named by its key's hash (the index
+        # keeps every object's path, so nothing else needs to know).
+        return f"{ASIDE_DIR}/{bucket}/{hashlib.sha256(key.encode()).hexdigest()}"
 
     def local_path(self, path: str) -> Path:
         """Where the blob ``path`` lies on this machine's disk."""
@@ -284,15 +293,24 @@ class LocalBackend:
             raise ValidationError(f"Key path {path!r} resolves outside its bucket directory", field="Key")
         return Path(full)
 
-    def _check_placeable(self, path: str, full: Path) -> None:
+    def _placeable(self, path: str, full: Path) -> bool:
+        """Whether a file can stand at ``full``: no file where a folder must be, and no
+        folder of other keys where the file must be."""
+        return self._blocker(path, full) is None
+
+    def _blocker(self, path: str, full: Path) -> Path | None:
         bucket_dir = self.root / path.split("/", 1)[0]
         parent = full.parent
         while parent != bucket_dir and bucket_dir in parent.parents:
             if parent.exists() and not parent.is_dir():
-                raise self._conflict(path, parent)
+                return parent
             parent = parent.parent
-        if full.is_dir():
-            raise self._conflict(path, full)
+        return full if full.is_dir() else None
+
+    def _check_placeable(self, path: str, full: Path) -> None:
+        blocker = self._blocker(path, full)
+        if blocker is not None:
+            raise self._conflict(path, blocker)
 
     def _conflict(self, path: str, where: Path) -> Conflict:
         bucket, key = path.split("/", 1)
@@ -302,9 +320,8 @@ class LocalBackend:
         else:
             detail = f"an object named {other!r} exists"
         return Conflict(
-            f"Key {key!r} cannot be stored in bucket {bucket!r}: {detail}, and the local object "
-            "store keeps objects as files, so a key cannot also be a folder of other keys "
-            "(S3 allows 'a' and 'a/b' together; use an s3:// objects_url for that)",
+            f"Key {key!r} could not be stored in bucket {bucket!r}: {detail}, put at the same "
+            "moment; try again",
             field="Key",
         )
 
@@ -389,13 +406,13 @@ class LocalBackend:
         (self.root / bucket).mkdir(parents=True, exist_ok=True)
 
     def remove_bucket(self, bucket: str) -> None:
-        bucket_dir = self.root / bucket
-        if not bucket_dir.is_dir():
-            return
         # Only empty folders go: anything else was put there by hand, not by groundfog.
-        for dirpath, _dirs, _files in os.walk(bucket_dir, topdown=False):
-            with contextlib.suppress(OSError):
-                os.rmdir(dirpath)
+        for bucket_dir in (self.root / bucket, self.root / ASIDE_DIR / bucket):
+            if not bucket_dir.is_dir():
+                continue
+            for dirpath, _dirs, _files in os.walk(bucket_dir, topdown=False):
+                with contextlib.suppress(OSError):
+                    os.rmdir(dirpath)
 
     def sweep(self, max_age: float = STALE_TMP_SECONDS) -> int:
         """Delete temp files untouched for ``max_age`` seconds (younger ones may be live puts)."""

@@ -219,6 +219,10 @@ class ObjectWrites(GarbageCollector, ObjectEvents):
                                 # never names bytes that are not there.
                                 writer.commit()
                                 published = True
+                        if not self.backend.versioned_paths and old is not None and old.path != path:
+                            # A key moved aside or back on a local store: readers of the
+                            # old file keep it open, so it can go at once.
+                            self.backend.delete(old.path)
                         break
                     except sa.exc.IntegrityError:
                         # Two writers inserted the same new key at once (PostgreSQL
