@@ -26,6 +26,8 @@ metadata = sa.MetaData()
 # Every row's timestamps are epoch seconds (UTC) in a double column: portable between
 # SQLite and PostgreSQL, and cheap to compare.
 Timestamp = sa.Float
+# An autoincrementing key: BIGINT on PostgreSQL; SQLite autoincrements INTEGER keys only.
+RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,15 @@ from datetime import datetime, timezone
 
 from groundfog.core.errors import ValidationError
 
+def utc_datetime(epoch: float | None) -> datetime | None:
+    """A stored epoch-seconds time as an aware UTC ``datetime`` (None stays None).
+
+    >>> utc_datetime(0.0).isoformat()
+    '1970-01-01T00:00:00+00:00'
+    """
+    return None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc)
+
+
 EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp()
 

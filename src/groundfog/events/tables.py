@@ -25,9 +25,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from groundfog.core.state import Migration, Timestamp, create_tables, metadata, register_migrations
+from groundfog.core.state import Migration, RowId, Timestamp, create_tables, metadata, register_migrations
 
-_Id = sa.BigInteger().with_variant(sa.Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
 _ARN = sa.String(1600)
 
 buses = sa.Table(
@@ -101,7 +100,7 @@ counters = sa.Table(
 outbox = sa.Table(
     "events_outbox",
     metadata,
-    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("target", _ARN, nullable=False),
     sa.Column("payload", sa.JSON),
@@ -118,7 +117,7 @@ outbox = sa.Table(
 dead_letters = sa.Table(
     "events_dead_letters",
     metadata,
-    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
     sa.Column("target_arn", _ARN, nullable=False),
     sa.Column("payload", sa.JSON),
     sa.Column("error", sa.Text, nullable=False),
@@ -143,7 +142,7 @@ archives = sa.Table(
 archive_events = sa.Table(
     "events_archive_events",
     metadata,
-    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
     sa.Column("archive", sa.String(48), nullable=False),
     sa.Column("event_time", Timestamp, nullable=False),
     sa.Column("event", sa.JSON, nullable=False),

@@ -12,14 +12,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from groundfog.core.state import Migration, Timestamp, create_tables, metadata, register_migrations
-
-_Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+from groundfog.core.state import Migration, RowId, Timestamp, create_tables, metadata, register_migrations
 
 series = sa.Table(
     "metrics_series",
     metadata,
-    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
     sa.Column("namespace", sa.String(255), nullable=False),
     sa.Column("metric_name", sa.String(255), nullable=False),
     sa.Column("dims_hash", sa.String(64), nullable=False),
@@ -31,8 +29,8 @@ series = sa.Table(
 datapoints = sa.Table(
     "metrics_datapoints",
     metadata,
-    sa.Column("id", _Id, primary_key=True, autoincrement=True),
-    sa.Column("series_id", _Id, sa.ForeignKey("metrics_series.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("series_id", RowId, sa.ForeignKey("metrics_series.id", ondelete="CASCADE"), nullable=False),
     sa.Column("timestamp", Timestamp, nullable=False),
     sa.Column("unit", sa.String(32), nullable=False),
     # The raw value, or NULL for a statistic set that cannot give percentiles.
@@ -86,7 +84,7 @@ alarms = sa.Table(
 alarm_history = sa.Table(
     "metrics_alarm_history",
     metadata,
-    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
     sa.Column("alarm_name", sa.String(255), nullable=False),
     sa.Column("timestamp", Timestamp, nullable=False),
     sa.Column("item_type", sa.String(32), nullable=False),

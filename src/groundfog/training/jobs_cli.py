@@ -152,7 +152,6 @@ def add_job_commands(app: typer.Typer, spec: JobKind) -> None:
     """``describe``, ``list``, ``stop``, ``logs`` and ``wait`` for one job kind: the same
     five commands each kind has, written once."""
     words = spec.kind  # "training" → "training job"
-    status_key = f"{spec.label}Status"
     name_arg = f"{spec.kind}_job_name"
 
     def service() -> Any:
@@ -178,8 +177,7 @@ def add_job_commands(app: typer.Typer, spec: JobKind) -> None:
         _print_logs(spec.handle(platform(), name), follow, spec.line, as_json)
 
     def wait(name: Name, as_json: JsonOption = False) -> None:
-        d = _watch(spec.handle(platform(), name), spec.line, logs=False)
-        _finish(d, status_key, f"{words} job {name!r} failed:", spec.summary(d), as_json)
+        _wait_and_report(spec.handle(platform(), name), spec, as_json)
 
     describe.__doc__ = f"The job as Describe{spec.label} shows it."
     listing.__doc__ = f"{words.capitalize()} jobs, newest first (List{spec.label}s)."
@@ -188,3 +186,17 @@ def add_job_commands(app: typer.Typer, spec: JobKind) -> None:
     wait.__doc__ = "Block until the job ends; exit non-zero if it failed."
     for verb, fn in (("describe", describe), ("list", listing), ("stop", stop), ("logs", logs), ("wait", wait)):
         app.command(verb)(command(fn))
+
+
+def report_created(job: Job, spec: JobKind, wait: bool, as_json: bool) -> None:
+    """What ``create`` prints: the new job's name and ARN, or with ``--wait`` how it ended."""
+    if wait:
+        _wait_and_report(job, spec, as_json)
+    else:
+        d = job.describe()
+        output({f"{spec.label}Name": job.name, f"{spec.label}Arn": d[f"{spec.label}Arn"]}, as_json=as_json)
+
+
+def _wait_and_report(job: Job, spec: JobKind, as_json: bool) -> None:
+    d = _watch(job, spec.line, logs=False)
+    _finish(d, f"{spec.label}Status", f"{spec.kind} job {job.name!r} failed:", spec.summary(d), as_json)

@@ -18,14 +18,13 @@ from groundfog.cli.common import JsonOption, command, output, platform
 from groundfog.core.errors import ValidationError
 from groundfog.training.jobs_cli import (
     add_job_commands,
+    report_created,
     File,
     JobKind,
     Opt,
     Wait,
-    _finish,
     _pairs,
     _request_file,
-    _watch,
 )
 from groundfog.training.sdk import Job
 from groundfog.training.sdk_processing import ProcessingInput, ProcessingJob, ProcessingOutput, Processor, ScriptProcessor
@@ -52,6 +51,13 @@ def _processing_summary(d: dict[str, Any]) -> dict[str, Any]:
         if d.get(key):
             summary[key] = d[key]
     return summary
+
+
+PROCESSING = JobKind(
+    kind="processing", label="ProcessingJob", handle=ProcessingJob, line=_processing_line, summary=_processing_summary,
+    columns=("ProcessingJobName", "ProcessingJobStatus", "CreationTime", "FailureReason"),
+    stop_note="outputs written so far are uploaded.",
+)
 
 
 def _input_spec(item: str) -> ProcessingInput:
@@ -108,16 +114,7 @@ def create_processing_job(
             job = processor.latest_job
         else:
             raise ValidationError("give --code (a script) or --entrypoint, or the whole request with --file", field="--code")
-    if wait:
-        d = _watch(job, _processing_line, logs=False)
-        _finish(d, "ProcessingJobStatus", f"processing job {job.name!r} failed:", _processing_summary(d), as_json)
-    else:
-        d = job.describe()
-        output({"ProcessingJobName": job.name, "ProcessingJobArn": d["ProcessingJobArn"]}, as_json=as_json)
+    report_created(job, PROCESSING, wait, as_json)
 
 
-add_job_commands(processing_app, JobKind(
-    kind="processing", label="ProcessingJob", handle=ProcessingJob, line=_processing_line, summary=_processing_summary,
-    columns=("ProcessingJobName", "ProcessingJobStatus", "CreationTime", "FailureReason"),
-    stop_note="outputs written so far are uploaded.",
-))  # fmt: skip
+add_job_commands(processing_app, PROCESSING)

@@ -16,7 +16,6 @@ evaluation, Model Monitor and Clarify.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +24,7 @@ from groundfog.core.errors import ResourceInUse, ValidationError
 from groundfog.core.job_models import with_transition
 from groundfog.core.names import arn, validate_name
 from groundfog.core.service import operation
+from groundfog.core.times import utc_datetime
 from groundfog.training import catalog, requests
 from groundfog.training.jobs_base import JobsBase
 from groundfog.training.processing_recipe import ProcessingRecipe
@@ -33,9 +33,6 @@ from groundfog.training.uris import check_bucket, objects_under
 
 _LOCAL = re.compile(r"^/opt/ml/processing/[^\0]+$")
 
-
-def _time(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
 
 
 def _local_path(value: object, field: str) -> str:
@@ -191,8 +188,8 @@ class ProcessingService(JobsBase):
                 for x in spec["ProcessingOutputs"]
             ]},
             "Environment": spec["Environment"], "StoppingCondition": spec["StoppingCondition"],
-            "CreationTime": _time(row.created_at), "ProcessingStartTime": _time(row.started_at),
-            "ProcessingEndTime": _time(row.ended_at), "LastModifiedTime": _time(row.modified_at),
+            "CreationTime": utc_datetime(row.created_at), "ProcessingStartTime": utc_datetime(row.started_at),
+            "ProcessingEndTime": utc_datetime(row.ended_at), "LastModifiedTime": utc_datetime(row.modified_at),
             "LocalResources": row.resources, "Stage": row.secondary_status,
         }  # fmt: skip
         if row.failure_reason:
@@ -210,8 +207,8 @@ class ProcessingService(JobsBase):
         return {
             "ProcessingJobSummaries": [
                 {"ProcessingJobName": r.name, "ProcessingJobArn": r.arn, "ProcessingJobStatus": r.status,
-                 "CreationTime": _time(r.created_at), "ProcessingEndTime": _time(r.ended_at),
-                 "LastModifiedTime": _time(r.modified_at), **({"FailureReason": r.failure_reason} if r.failure_reason else {})}
+                 "CreationTime": utc_datetime(r.created_at), "ProcessingEndTime": utc_datetime(r.ended_at),
+                 "LastModifiedTime": utc_datetime(r.modified_at), **({"FailureReason": r.failure_reason} if r.failure_reason else {})}
                 for r in rows
             ]
         }  # fmt: skip

@@ -14,6 +14,7 @@ The classes themselves live in ``sdk_estimator`` (``Estimator``, ``SKLearn``, ..
 from __future__ import annotations
 
 import atexit
+import contextlib
 import io
 import json
 import logging
@@ -71,10 +72,8 @@ def default_bucket(platform: Any) -> str:
     try:
         platform.storage.head_bucket(DEFAULT_BUCKET)
     except ResourceNotFound:
-        try:
+        with contextlib.suppress(AlreadyExists):  # created meanwhile by another client
             platform.storage.create_bucket(DEFAULT_BUCKET)
-        except AlreadyExists:
-            pass  # created meanwhile by another client
     return DEFAULT_BUCKET
 
 

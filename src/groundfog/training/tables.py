@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from groundfog.core.state import Migration, Timestamp, create_tables, metadata, register_migrations
-
-_Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+from groundfog.core.state import Migration, RowId, Timestamp, create_tables, metadata, register_migrations
 
 jobs = sa.Table(
     "training_jobs",
@@ -44,7 +42,7 @@ jobs = sa.Table(
 metric_values = sa.Table(
     "training_metric_values",
     metadata,
-    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
     sa.Column("job_name", sa.String(63), nullable=False),
     sa.Column("metric_name", sa.String(255), nullable=False),
     sa.Column("host", sa.String(16), nullable=False),

@@ -16,16 +16,15 @@ import typer
 from groundfog.cli.common import JsonOption, command, output, platform
 from groundfog.training.jobs_cli import (
     add_job_commands,
+    report_created,
     File,
     JobKind,
     Name,
     Opt,
     Wait,
-    _finish,
     _pairs,
     _request_file,
     _typed,
-    _watch,
 )
 from groundfog.training.sdk import Job
 from groundfog.training.sdk_estimator import Estimator, TrainingJob
@@ -57,6 +56,13 @@ def _training_summary(d: dict[str, Any]) -> dict[str, Any]:
     keys = ("TrainingJobName", "TrainingJobStatus", "SecondaryStatus", "ModelArtifacts", "FinalMetricDataList",
             "TrainingTimeInSeconds", "BillableTimeInSeconds", "FailureReason")  # fmt: skip
     return {k: d[k] for k in keys if d.get(k) is not None}
+
+
+TRAINING = JobKind(
+    kind="training", label="TrainingJob", handle=TrainingJob, line=_training_line, summary=_training_summary,
+    columns=("TrainingJobName", "TrainingJobStatus", "SecondaryStatus", "CreationTime"),
+    stop_note="the model saved so far is uploaded.",
+)
 
 
 @training_app.command("create")
@@ -96,19 +102,10 @@ def create_training_job(
         )  # fmt: skip
         estimator.fit(_pairs(channel, "--channel") or None, wait=False, job_name=name)
         job = estimator.latest_training_job
-    if wait:
-        d = _watch(job, _training_line, logs=False)
-        _finish(d, "TrainingJobStatus", f"training job {job.name!r} failed:", _training_summary(d), as_json)
-    else:
-        d = job.describe()
-        output({"TrainingJobName": job.name, "TrainingJobArn": d["TrainingJobArn"]}, as_json=as_json)
+    report_created(job, TRAINING, wait, as_json)
 
 
-add_job_commands(training_app, JobKind(
-    kind="training", label="TrainingJob", handle=TrainingJob, line=_training_line, summary=_training_summary,
-    columns=("TrainingJobName", "TrainingJobStatus", "SecondaryStatus", "CreationTime"),
-    stop_note="the model saved so far is uploaded.",
-))  # fmt: skip
+add_job_commands(training_app, TRAINING)
 
 
 @training_app.command("metrics")

@@ -18,7 +18,6 @@ checkpoints, several hosts with torch.distributed.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +26,7 @@ from groundfog.core.errors import ResourceInUse, ValidationError
 from groundfog.core.job_models import with_transition
 from groundfog.core.names import arn
 from groundfog.core.service import operation
+from groundfog.core.times import utc_datetime
 from groundfog.training import catalog, requests
 from groundfog.training.builtin import validate_builtin_request
 from groundfog.training.jobs_base import TERMINAL, JobsBase
@@ -36,9 +36,6 @@ from groundfog.training.training_recipe import TrainingRecipe
 from groundfog.training.uris import check_bucket
 
 
-
-def _time(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
 
 
 class TrainingService(JobsBase):
@@ -172,13 +169,13 @@ class TrainingService(JobsBase):
             "InputDataConfig": channels, "OutputDataConfig": spec["OutputDataConfig"],
             "ResourceConfig": spec["ResourceConfig"], "StoppingCondition": spec["StoppingCondition"],
             "Environment": spec["Environment"], "EnableManagedSpotTraining": spec["EnableManagedSpotTraining"],
-            "CreationTime": _time(row.created_at), "TrainingStartTime": _time(row.started_at),
-            "TrainingEndTime": _time(row.ended_at), "LastModifiedTime": _time(row.modified_at),
+            "CreationTime": utc_datetime(row.created_at), "TrainingStartTime": utc_datetime(row.started_at),
+            "TrainingEndTime": utc_datetime(row.ended_at), "LastModifiedTime": utc_datetime(row.modified_at),
             "SecondaryStatusTransitions": [
-                {**t, "StartTime": _time(t["StartTime"]), "EndTime": _time(t.get("EndTime"))} for t in row.transitions
+                {**t, "StartTime": utc_datetime(t["StartTime"]), "EndTime": utc_datetime(t.get("EndTime"))} for t in row.transitions
             ],
             "ModelArtifacts": result.get("ModelArtifacts", {"S3ModelArtifacts": None}),
-            "FinalMetricDataList": [{**m, "Timestamp": _time(m["Timestamp"])} for m in result.get("FinalMetricDataList", [])],
+            "FinalMetricDataList": [{**m, "Timestamp": utc_datetime(m["Timestamp"])} for m in result.get("FinalMetricDataList", [])],
             "LocalResources": row.resources, "Framework": spec["Framework"],
             "SpotInterruptions": progress.get("interruptions", []),
         }  # fmt: skip
@@ -209,8 +206,8 @@ class TrainingService(JobsBase):
         return {
             "TrainingJobSummaries": [
                 {"TrainingJobName": r.name, "TrainingJobArn": r.arn, "TrainingJobStatus": r.status,
-                 "SecondaryStatus": r.secondary_status, "CreationTime": _time(r.created_at),
-                 "TrainingEndTime": _time(r.ended_at), "LastModifiedTime": _time(r.modified_at)}
+                 "SecondaryStatus": r.secondary_status, "CreationTime": utc_datetime(r.created_at),
+                 "TrainingEndTime": utc_datetime(r.ended_at), "LastModifiedTime": utc_datetime(r.modified_at)}
                 for r in rows
             ]
         }  # fmt: skip

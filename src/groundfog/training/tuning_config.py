@@ -71,12 +71,9 @@ def _api_number(value: object) -> float:
 
 def _api_integer(value: object) -> int:
     """An integer as the API gives it: ``"5"``, ``5``, or a float with no fractional part."""
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass  # "5.0" and "1e3" are integers too, checked below
-    number = _api_number(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value.strip())
+    number = _api_number(value)  # "5.0" and "1e3" are integers too
     if not number.is_integer():
         raise ValueError(f"must be an integer, got {value!r}")
     return int(number)

@@ -8,6 +8,7 @@ with the same study: running trials are watched again, finished ones are not red
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -57,8 +58,9 @@ class TuningDriver:
         self.service.changed()
         return done.rowcount == 1
 
-    @property
+    @functools.cached_property
     def config(self) -> Any:
+        """The checked tuning config (parsed once: the job's spec never changes)."""
         spec = self.row.spec
         return parse_tuning_job_config(
             spec["HyperParameterTuningJobConfig"],

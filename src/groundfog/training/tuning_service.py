@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
 from types import SimpleNamespace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from groundfog.core.errors import ResourceInUse, ResourceNotFound, ValidationErr
 from groundfog.core.names import arn, validate_name
 from groundfog.core.serialize import to_jsonable
 from groundfog.core.service import operation
+from groundfog.core.times import utc_datetime
 from groundfog.training import tuning_search
 from groundfog.training.driven import ACTIVE, TERMINAL, DrivenService
 from groundfog.training.tables import tuning_jobs
@@ -46,9 +46,6 @@ _DEFINITION_KEYS = (
     "TuningObjective", "HyperParameterRanges", "RetryStrategy",
 )  # fmt: skip
 
-
-def _time(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
 
 
 class TuningService(DrivenService):
@@ -187,8 +184,8 @@ class TuningService(DrivenService):
             "HyperParameterTuningJobName": row.name, "HyperParameterTuningJobArn": row.arn,
             "HyperParameterTuningJobConfig": spec["HyperParameterTuningJobConfig"],
             "TrainingJobDefinition": spec["TrainingJobDefinition"],
-            "HyperParameterTuningJobStatus": row.status, "CreationTime": _time(row.created_at),
-            "HyperParameterTuningEndTime": _time(row.ended_at), "LastModifiedTime": _time(row.modified_at),
+            "HyperParameterTuningJobStatus": row.status, "CreationTime": utc_datetime(row.created_at),
+            "HyperParameterTuningEndTime": utc_datetime(row.ended_at), "LastModifiedTime": utc_datetime(row.modified_at),
             "TrainingJobStatusCounters": counters, "ObjectiveStatusCounters": objective_counters,
             "ConsumedResources": {"RuntimeInSeconds": round((row.ended_at or self.clock.time()) - row.created_at)},
         }  # fmt: skip
@@ -269,8 +266,8 @@ class TuningService(DrivenService):
             rows = list(conn.execute(query.limit(max_results)))
         return {"HyperParameterTuningJobSummaries": [
             {"HyperParameterTuningJobName": r.name, "HyperParameterTuningJobArn": r.arn, "HyperParameterTuningJobStatus": r.status,
-             "Strategy": r.spec["HyperParameterTuningJobConfig"].get("Strategy"), "CreationTime": _time(r.created_at),
-             "HyperParameterTuningEndTime": _time(r.ended_at)}
+             "Strategy": r.spec["HyperParameterTuningJobConfig"].get("Strategy"), "CreationTime": utc_datetime(r.created_at),
+             "HyperParameterTuningEndTime": utc_datetime(r.ended_at)}
             for r in rows
         ]}  # fmt: skip
 
