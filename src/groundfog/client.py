@@ -29,6 +29,8 @@ SERVICE_CLASSES = {
     "training": "groundfog.training.training_service:TrainingService",
     "processing": "groundfog.training.processing_service:ProcessingService",
     "tuning": "groundfog.training.tuning_service:TuningService",
+    "registry": "groundfog.registry:RegistryService",
+    "pipelines": "groundfog.pipelines.service:PipelinesService",
 }
 
 
@@ -62,13 +64,14 @@ def raise_for_error(response: httpx.Response) -> None:
 
 
 WAIT_SLICE = 20.0  # seconds one WaitFor* request may block the server
-_ENDED = frozenset(("Completed", "Failed", "Stopped"))
+_ENDED = frozenset(("Completed", "Failed", "Stopped", "Succeeded"))
 
 
 def _ended(result: Any) -> bool:
-    """Whether a job description (``{"TrainingJobStatus": "Completed", ...}``) has ended."""
+    """Whether a job or execution description (``{"TrainingJobStatus": "Completed", ...}``,
+    ``{"PipelineExecutionStatus": "Succeeded", ...}``) has ended."""
     return isinstance(result, dict) and any(
-        key.endswith("JobStatus") and value in _ENDED for key, value in result.items()
+        key.endswith(("JobStatus", "ExecutionStatus")) and value in _ENDED for key, value in result.items()
     )
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from groundfog.core.errors import ResourceNotFound
+from groundfog.core.errors import ResourceNotFound, ValidationError
 from groundfog.core.owners import owner_alive, owner_token
 from groundfog.events import tables as t
 
@@ -119,7 +119,7 @@ def attempt(invoke: Callable[[str, Any], None], target: str, payload: Any, meta:
     """Invoke one target; a ``Failure`` (attempt number ``attempts + 1``) if it raised."""
     try:
         invoke(target, payload)
-    except ResourceNotFound as exc:
+    except (ResourceNotFound, ValidationError) as exc:  # gone, or refused this input: retrying cannot help
         return Failure(target, payload, meta, attempts + 1, f"{exc.code}: {exc}", permanent=True)
     except Exception as exc:  # a target's failure, whatever it is, is retried
         return Failure(target, payload, meta, attempts + 1, f"{type(exc).__name__}: {exc}")

@@ -136,8 +136,8 @@ class FunctionRegistry:
         handler = self.handler(self.spec(name))
         try:
             handler(payload, LambdaContext(name))
-        except ResourceNotFound as exc:  # the handler's own error, not a missing function
-            raise RuntimeError(f"ResourceNotFound: {exc}") from exc
+        except (ResourceNotFound, ValidationError) as exc:  # the handler's own error, to be retried
+            raise RuntimeError(f"{type(exc).__name__}: {exc}") from exc
 
     def exists(self, target_arn: str) -> bool:
         with self.state.read() as conn:

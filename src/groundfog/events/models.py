@@ -55,6 +55,21 @@ class DeadLetterConfig(_Strict):
     arn: str = Field(alias="Arn")
 
 
+class PipelineParameter(_Strict):
+    name: str = Field(alias="Name", min_length=1, max_length=256)
+    value: str = Field(alias="Value", max_length=1024)
+
+
+class SageMakerPipelineParameters(_Strict):
+    """Values for a pipeline target's parameters: literal text, a JSON path into the event
+    (``$.detail.object.key``), or text with ``<name>`` placeholders of the target's
+    ``InputTransformer.InputPathsMap`` (``s3://<bucket>/<key>``)."""
+
+    pipeline_parameter_list: list[PipelineParameter] = Field(
+        default_factory=list, alias="PipelineParameterList", max_length=200
+    )
+
+
 class Target(_Strict):
     id: str = Field(alias="Id")
     arn: str = Field(alias="Arn")
@@ -63,6 +78,9 @@ class Target(_Strict):
     input_transformer: InputTransformer | None = Field(default=None, alias="InputTransformer")
     retry_policy: RetryPolicy | None = Field(default=None, alias="RetryPolicy")
     dead_letter_config: DeadLetterConfig | None = Field(default=None, alias="DeadLetterConfig")
+    sage_maker_pipeline_parameters: SageMakerPipelineParameters | None = Field(
+        default=None, alias="SageMakerPipelineParameters"
+    )
     # Accepted so AWS-shaped definitions load unchanged; nothing runs under a role locally.
     role_arn: str | None = Field(default=None, alias="RoleArn")
 

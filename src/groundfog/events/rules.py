@@ -21,7 +21,7 @@ from groundfog.events import tables as t
 from groundfog.events.models import EventBus, Rule, Target
 from groundfog.events.patterns import compile_pattern, test_event_pattern
 from groundfog.events.routing import bus_arn, rule_arn
-from groundfog.events.targets import TargetRegistry, parse_path, validate_transformer
+from groundfog.events.targets import TargetRegistry, check_pipeline_parameters, parse_path, validate_transformer
 
 MAX_RULES_PER_BUS = 300
 MAX_TARGETS_PER_RULE = 5
@@ -304,6 +304,8 @@ class RuleOperations:
         if target.input_transformer is not None:
             it = target.input_transformer
             validate_transformer(it.input_paths_map, it.input_template, f"{label}.InputTransformer")
+        if target.sage_maker_pipeline_parameters is not None:
+            check_pipeline_parameters(target, label, where)
         if target.retry_policy is not None:
             rp = target.retry_policy
             if not 0 <= rp.maximum_retry_attempts <= 185:

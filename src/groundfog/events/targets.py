@@ -15,6 +15,7 @@ subset: ``$``, ``.name``, ``['name']``, ``[0]``) or ``InputTransformer``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -254,12 +255,68 @@ def _quote_state(text: str, upto: int) -> bool:
     return inside
 
 
+# ---- pipeline targets ----------------------------------------------------------------
+
+
+def check_pipeline_parameters(target: Any, label: str, where: str) -> None:
+    """A pipeline target's parameter values: literal, ``$.path`` or ``<var>`` text whose
+    variables the target's ``InputTransformer.InputPathsMap`` defines."""
+    parsed = parse_arn(target.arn)
+    field = f"{where}.SageMakerPipelineParameters"
+    if parsed is None or parsed.key != "pipelines:pipeline":
+        raise ValidationError(f"{label}: SageMakerPipelineParameters only apply to pipeline targets", field=field)
+    variables = set((target.input_transformer.input_paths_map if target.input_transformer else {}) or {})
+    for i, parameter in enumerate(target.sage_maker_pipeline_parameters.pipeline_parameter_list):
+        here = f"{field}.PipelineParameterList[{i}]"
+        if parameter.value.startswith("$"):
+            parse_path(parameter.value, f"{label}: {here}.Value")
+            continue
+        unknown = [m[1] for m in _PLACEHOLDER.finditer(parameter.value) if m[1] not in variables]
+        if unknown:
+            raise ValidationError(
+                f"{label}: {here} ({parameter.name}) uses <{unknown[0]}>, which InputTransformer.InputPathsMap "
+                f"does not define (defined: {', '.join(sorted(variables)) or 'none'})",
+                field=here,
+            )
+
+
+def pipeline_parameters(
+    spec: dict[str, Any], event: dict[str, Any], rule_arn: str, rule_name: str, received: float
+) -> dict[str, Any]:
+    """The input of a pipeline target: its parameter values for ``event``. A value the
+    event lacks raises ``ValueError`` naming the parameter and the path (no execution
+    should start on half its inputs)."""
+    transformer = spec.get("InputTransformer") or {}
+    variables = transformer_variables(transformer.get("InputPathsMap") or {}, event, rule_arn, rule_name, received)
+    listed = []
+    for parameter in spec["SageMakerPipelineParameters"].get("PipelineParameterList", []):
+        name, value = parameter["Name"], parameter["Value"]
+        if value.startswith("$"):
+            found = resolve_path(event, parse_path(value, name))
+            if found is _MISSING:
+                raise ValueError(f"pipeline parameter {name}: the event has no {value}")
+            value = found if isinstance(found, str) else json.dumps(found)
+        else:
+            for m in _PLACEHOLDER.finditer(value):
+                if variables.get(m[1], _MISSING) is _MISSING:
+                    path = (transformer.get("InputPathsMap") or {}).get(m[1], m[1])
+                    raise ValueError(f"pipeline parameter {name}: the event has no {path} (for <{m[1]}>)")
+            value = render_template(value, variables)
+        listed.append({"Name": name, "Value": value})
+    token = hashlib.sha256(f"{event.get('id')}|{rule_arn}|{spec.get('Id')}".encode()).hexdigest()[:32]
+    return {"PipelineParameterList": listed, "ClientRequestToken": token, "RuleArn": rule_arn,
+            "EventId": event.get("id")}  # fmt: skip
+
+
 def shape_input(spec: dict[str, Any], event: dict[str, Any], rule_arn: str, rule_name: str, received: float) -> Any:
     """What a target receives for ``event``: the event, or what its input settings make of it.
 
     Text that parses as JSON is delivered parsed (a function gets a dict); other text
-    is delivered as a string, as EventBridge passes it.
+    is delivered as a string, as EventBridge passes it. A pipeline target with
+    ``SageMakerPipelineParameters`` gets its parameter values.
     """
+    if spec.get("SageMakerPipelineParameters") is not None:
+        return pipeline_parameters(spec, event, rule_arn, rule_name, received)
     if spec.get("Input") is not None:
         return json.loads(spec["Input"])
     if spec.get("InputPath") is not None:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from groundfog.core.errors import ResourceNotFound, ValidationError
 from groundfog.core.serialize import to_jsonable
-from groundfog.training.driven import ACTIVE, TERMINAL, DrivenService
+from groundfog.core.driven import ACTIVE, TERMINAL, DrivenService
 from groundfog.training.driver import Driver, Recipe
 from groundfog.training.tables import jobs, metric_values
 

@@ -29,7 +29,7 @@ from groundfog.core.serialize import to_jsonable
 from groundfog.core.service import operation
 from groundfog.core.times import utc_datetime
 from groundfog.training import tuning_search
-from groundfog.training.driven import ACTIVE, TERMINAL, DrivenService
+from groundfog.core.driven import ACTIVE, TERMINAL, DrivenService
 from groundfog.training.tables import tuning_jobs
 from groundfog.training.tuning_config import parse_tuning_job_config, validate_warm_start_config
 from groundfog.training.tuning_driver import TuningDriver

@@ -1,6 +1,6 @@
 """Services whose resources are driven to their end by a thread of the owning platform.
 
-Training, processing and tuning jobs each live in a row with an ``owner`` and a
+Training, processing and tuning jobs (and pipeline executions) each live in a row with an ``owner`` and a
 ``heartbeat_at``. The platform that creates a job owns it and runs its driver; owners
 heartbeat; a job whose owner died (``kill -9``) or went quiet is claimed by the next
 platform that looks (on start, on first use, and every few seconds in the server),
@@ -12,8 +12,8 @@ the next platform takes them at once.
 from __future__ import annotations
 
 import logging
-from abc import ABC, abstractmethod
 import threading
+from abc import ABC, abstractmethod
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from groundfog.core.owners import owner_alive, owner_token
 from groundfog.core.service import Service
 
-log = logging.getLogger("groundfog.training")
+log = logging.getLogger("groundfog.jobs")
 
 ACTIVE = ("InProgress", "Stopping")
 TERMINAL = ("Completed", "Failed", "Stopped")
@@ -34,6 +34,8 @@ class DrivenService(Service, ABC):
     ``heartbeat_at`` columns) are driven by ``_driver(name)`` threads."""
 
     table: sa.Table
+    active_statuses: tuple[str, ...] = ACTIVE
+    terminal_statuses: tuple[str, ...] = TERMINAL
     heartbeat_seconds = 2.0
     stale_seconds = 15.0
     reconcile_seconds = 5.0
@@ -92,7 +94,7 @@ class DrivenService(Service, ABC):
         t = self.table
         now = self.clock.time()
         with self.state.read() as conn:
-            rows = list(conn.execute(sa.select(t).where(*self._scope(), t.c.status.in_(ACTIVE))))
+            rows = list(conn.execute(sa.select(t).where(*self._scope(), t.c.status.in_(self.active_statuses))))
         claimed = []
         for row in rows:
             if row.owner == self.owner:
@@ -117,7 +119,7 @@ class DrivenService(Service, ABC):
     def active_jobs(self, *, owned: bool = False) -> int:
         """How many jobs of this service are running (``owned``: driven by this process)."""
         t = self.table
-        conditions = [*self._scope(), t.c.status.in_(ACTIVE)]
+        conditions = [*self._scope(), t.c.status.in_(self.active_statuses)]
         if owned:
             conditions.append(t.c.owner == self.owner)
         with self.state.read() as conn:
@@ -142,7 +144,7 @@ class DrivenService(Service, ABC):
                 with self.state.write() as conn:
                     conn.execute(
                         t.update()
-                        .where(*self._scope(), t.c.owner == self.owner, t.c.status.in_(ACTIVE))
+                        .where(*self._scope(), t.c.owner == self.owner, t.c.status.in_(self.active_statuses))
                         .values(heartbeat_at=self.clock.time())
                     )
                 if self._serving and time.monotonic() >= next_reconcile:
@@ -167,7 +169,7 @@ class DrivenService(Service, ABC):
         try:
             with self.state.write() as conn:
                 conn.execute(
-                    t.update().where(*self._scope(), t.c.owner == self.owner, t.c.status.in_(ACTIVE)).values(owner=None)
+                    t.update().where(*self._scope(), t.c.owner == self.owner, t.c.status.in_(self.active_statuses)).values(owner=None)
                 )
         except Exception:  # noqa: BLE001 - closing must not fail; heartbeats go stale anyway
             log.exception("could not hand over the %s jobs of %s", self.name, self.owner)
@@ -182,7 +184,7 @@ class DrivenService(Service, ABC):
                 generation = self._generation
             row = read()
             now = time.monotonic()
-            if row.status in TERMINAL or (deadline is not None and now >= deadline):
+            if row.status in self.terminal_statuses or (deadline is not None and now >= deadline):
                 return row
             if row.owner != self.owner:
                 self.reconcile()
