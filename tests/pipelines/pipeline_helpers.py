@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+HERE = Path(__file__).parent
+FUNCTIONS = ("double", "noop", "echo", "flaky", "sleepy", "append")
+
+
+def register_functions(platform) -> dict[str, str]:
+    """``{name: function ARN}`` for every handler of ``pl_fns`` (this folder's test handlers)."""
+    return {name: platform.events.create_function(name=f"pl-{name}", handler=f"pl_fns:{name}",
+                                                  code_path=str(HERE)).function_arn
+            for name in FUNCTIONS}
 
 
 def get(path: str) -> dict[str, str]:
