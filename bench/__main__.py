@@ -10,6 +10,7 @@ BENCHMARKS = {
     "events": "bench.event_latency",
     "training": "bench.training_startup",
     "tuning": "bench.tuning_overhead",
+    "pipelines": "bench.pipeline_overhead",
 }
 
 

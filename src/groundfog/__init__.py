@@ -38,6 +38,8 @@ _SDK = {
         ("HyperparameterTuner", "IntegerParameter", "ContinuousParameter", "CategoricalParameter"),
         "groundfog.training.sdk_tuning",
     ),
+    # The pipeline entry points; steps, parameters and conditions are in groundfog.pipelines.sdk.
+    **dict.fromkeys(("Pipeline", "PipelineSession"), "groundfog.pipelines.sdk"),
 }
 __all__ += list(_SDK)
 

@@ -22,6 +22,8 @@ from groundfog.core.service import Service
 from groundfog.core.state import StateStore
 from groundfog.events import EventsService
 from groundfog.metrics import MetricsService
+from groundfog.pipelines.service import PipelinesService
+from groundfog.registry import RegistryService
 from groundfog.storage import StorageService
 from groundfog.training.instances_service import InstancesService
 from groundfog.training.processing_service import ProcessingService
@@ -47,12 +49,17 @@ class Platform:
         self.topics = self.events.topics
         self.storage = StorageService(**shared, bus=self.events)
         self.metrics = MetricsService(**shared, bus=self.events)
+        self.registry = RegistryService(**shared, storage=self.storage, bus=self.events)
         self.instances = InstancesService(**shared)
         self.jobs = JobRunner(**shared)
         job_services = {"storage": self.storage, "metrics": self.metrics, "jobs": self.jobs, "bus": self.events}
         self.training = TrainingService(**shared, **job_services)
         self.processing = ProcessingService(**shared, **job_services)
         self.tuning = TuningService(**shared, training=self.training, bus=self.events)
+        self.pipelines = PipelinesService(
+            **shared, storage=self.storage, training=self.training, processing=self.processing, tuning=self.tuning,
+            registry=self.registry, events=self.events,
+        )
         self._started = False
         self._lock = threading.Lock()
 
@@ -68,7 +75,14 @@ class Platform:
             "training": self.training,
             "processing": self.processing,
             "tuning": self.tuning,
+            "pipelines": self.pipelines,
+            "registry": self.registry,
         }
+
+    @property
+    def driven_services(self) -> tuple[Any, ...]:
+        """The services whose jobs or executions a platform drives (and a keeper takes over)."""
+        return (self.training, self.processing, self.tuning, self.pipelines)
 
     def start(self) -> "Platform":
         """Start the background loops: scheduler, deliveries, alarms, job supervisor."""
@@ -83,7 +97,7 @@ class Platform:
     def close(self) -> None:
         """Stop loops, deliver what is pending, release the state store. Jobs this
         (non-server) process still drives go to a detached keeper, which finishes them."""
-        job_services = (self.training, self.processing, self.tuning)
+        job_services = self.driven_services
         hand_over = not self._started and any(s.active_jobs(owned=True) for s in job_services)
         for service in reversed(list(self.services.values())):
             service.close()

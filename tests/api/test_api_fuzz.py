@@ -52,7 +52,7 @@ from hypothesis import strategies as st
 pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("GROUNDFOG_FUZZ_EXAMPLES", "20"))
-SERVICES = ("storage", "events", "topics", "metrics", "instances", "training", "processing", "tuning")
+SERVICES = ("storage", "events", "topics", "metrics", "instances", "training", "processing", "tuning", "registry")
 BUCKET = "fuzz-bucket"
 # The jobs' code, data and outputs: a bucket of their own, named nowhere in the hostile
 # values, so the storage fuzzers cannot empty it under the job seeds.
@@ -108,6 +108,12 @@ VOCABULARY = [
     "StaticHyperParameters", "Strategy", "StrategyConfig", "TrainingImage", "TrainingInputMode",
     "TrainingJobEarlyStoppingType", "Type", "VolumeSizeInGB", "WarmStartType", "sagemaker_program",
     "sagemaker_submit_directory",
+    # registry
+    "Containers", "Image", "ModelDataUrl", "Environment", "ModelPackageName", "Mode", "Framework",
+    "FrameworkVersion", "SupportedContentTypes", "SupportedResponseMIMETypes", "SupportedRealtimeInferenceInstanceTypes",
+    "SupportedTransformInstanceTypes", "ModelQuality", "ModelDataQuality", "Bias", "Explainability", "Statistics",
+    "Constraints", "Report", "ContentType", "ContentDigest", "TrainingJobArn", "PipelineExecutionArn",
+    "PipelineStepName", "CommitId", "GeneratedBy", "ProjectId", "Repository",
 ]
 HOSTILE_TEXT = [
     "", " ", "\t", "\n", "\x00", "a\x00b", "\ud800", "x\udfff", "\U0001f98a", "\u202e", "é", "\ufeff",
@@ -135,6 +141,9 @@ HOSTILE_TEXT = [
     "Stopping", "Stopped", "Failed", "FinalObjectiveMetricValue", "CreationTime", "algo-1", "algo-99",
     "/opt/ml", "/opt/ml/processing/", "/opt/ml/processing/../../etc", "/opt/ml/checkpoints", "python3",
     "train.py", "../train.py", "fuzz-train", "fuzz-proc", "fuzz-tune", "validation:accuracy",
+    "PendingManualApproval", "Approved", "Rejected", "SingleModel", "MultiModel", "application/json", "text/csv",
+    "fuzz-group", "fuzz-group/1", "fuzz-group/0", "fuzz-group/2147483648", "fuzz-model", "Name",
+    "arn:groundfog:registry:local:000000000000:model-package/fuzz-group/1",
 ]
 HOSTILE_NUMBERS = [
     0, -1, 1, 2**31, 2**53 + 1, 2**63, -(2**63) - 1, 2**64, 10**30, -(10**30), 10**400,
@@ -399,6 +408,61 @@ def _seed(platform: Any, sink: Path) -> dict[str, dict]:
         "/api/metrics/SetAlarmState": {
             "alarm_name": "fuzz-alarm", "state_value": "ALARM", "state_reason": "r", "state_reason_data": {"a": 1}},
         **_seed_jobs(platform),
+        **_seed_registry(platform),
+    }
+
+
+def _seed_registry(platform: Any) -> dict[str, dict]:
+    """Groups, versions and models to aim at; their model data and report are in the jobs' bucket."""
+    r = platform.registry
+    model = f"s3://{JOBS_BUCKET}/registry/model.tar.gz"
+    report = f"s3://{JOBS_BUCKET}/registry/evaluation.json"
+    platform.storage.put_object(bucket=JOBS_BUCKET, key="registry/model.tar.gz", body=b"model")
+    platform.storage.put_object(bucket=JOBS_BUCKET, key="registry/evaluation.json", body=b'{"auc": {"value": 0.9}}')
+    spec = {"Containers": [{"Image": "sklearn", "ModelDataUrl": model, "Environment": {"A": "1"}, "Framework": "SKLEARN",
+                            "FrameworkVersion": "1.4"}],
+            "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"],
+            "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large"], "SupportedTransformInstanceTypes": ["ml.m5.large"]}
+    for group in ("fuzz-group", "doomed-group"):
+        r.create_model_package_group(model_package_group_name=group)
+    for _ in range(2):  # fuzz-group/2 is the one to delete
+        r.create_model_package(model_package_group_name="fuzz-group", inference_specification=spec)
+    for name in ("fuzz-model", "doomed-model"):
+        r.create_model(model_name=name, primary_container={"Image": "sklearn", "ModelDataUrl": model})
+    tags = [{"Key": "team", "Value": "fuzz"}]
+    metrics = {"ContentType": "application/json", "S3Uri": report}
+    listing = {"sort_by": "Name", "sort_order": "Ascending", "max_results": 10}
+    return {
+        "/api/registry/CreateModel": {
+            "model_name": "fuzz-model-2", "execution_role_arn": "arn:aws:iam::000000000000:role/fuzz", "tags": tags,
+            "primary_container": {"Image": "sklearn", "ModelDataUrl": model, "Environment": {"A": "1"}, "Mode": "SingleModel"}},
+        "/api/registry/CreateModelPackage": {
+            "model_package_group_name": "fuzz-group", "inference_specification": spec,
+            "model_approval_status": "PendingManualApproval", "model_metrics": {"ModelQuality": {"Statistics": metrics}},
+            "customer_metadata_properties": {"team": "fuzz"}, "model_package_description": "d",
+            "metadata_properties": {"CommitId": "abc", "Repository": "r"}, "domain": "MACHINE_LEARNING",
+            "task": "CLASSIFICATION", "sample_payload_url": model, "tags": tags,
+            "drift_check_baselines": {"ModelQuality": {"Constraints": metrics}},
+            "lineage": {"TrainingJobArn": "arn:groundfog:training:local:000000000000:training-job/fuzz-train",
+                        "PipelineStepName": "Register"},
+            "certify_for_marketplace": False, "skip_model_validation": "None", "source_uri": model},
+        "/api/registry/CreateModelPackageGroup": {
+            "model_package_group_name": "fuzz-group-2", "model_package_group_description": "d", "tags": tags},
+        "/api/registry/DeleteModel": {"model_name": "doomed-model"},
+        "/api/registry/DeleteModelPackage": {"model_package_name": "fuzz-group/2"},
+        "/api/registry/DeleteModelPackageGroup": {"model_package_group_name": "doomed-group"},
+        "/api/registry/DescribeModel": {"model_name": "fuzz-model"},
+        "/api/registry/DescribeModelPackage": {"model_package_name": "fuzz-group/1"},
+        "/api/registry/DescribeModelPackageGroup": {"model_package_group_name": "fuzz-group"},
+        "/api/registry/LatestApprovedModelPackage": {"model_package_group_name": "fuzz-group"},
+        "/api/registry/ListModelPackageGroups": {"name_contains": "fuzz", **listing},
+        "/api/registry/ListModelPackages": {
+            "model_package_group_name": "fuzz-group", "model_approval_status": "PendingManualApproval", **listing},
+        "/api/registry/ListModels": {"name_contains": "fuzz", **listing},
+        "/api/registry/UpdateModelPackage": {
+            "model_package_arn": "fuzz-group/1", "model_approval_status": "Approved", "approval_description": "d",
+            "customer_metadata_properties": {"a": "1"}, "customer_metadata_properties_to_remove": ["b"],
+            "model_package_description": "d"},
     }
 
 

@@ -12,7 +12,7 @@ import groundfog
 from groundfog.api.auth import BearerTokenMiddleware
 from groundfog.api.errors import install_error_handlers
 from groundfog.api.operations import operations_router
-from groundfog.console import jobs_pages
+from groundfog.console import jobs_pages, pipelines_pages
 from groundfog.core.errors import ResourceNotFound
 
 if TYPE_CHECKING:
@@ -65,6 +65,14 @@ def create_app(platform: "Platform") -> FastAPI:
     @app.get("/console/tuning/{name}", response_class=HTMLResponse, include_in_schema=False)
     def console_tuning_job(name: str) -> HTMLResponse:
         return console_page(jobs_pages.render_tuning_job, name)
+
+    @app.get("/console/pipelines", response_class=HTMLResponse, include_in_schema=False)
+    def console_pipelines() -> HTMLResponse:
+        return console_page(pipelines_pages.render_pipelines)
+
+    @app.get("/console/pipelines/executions/{execution_id}", response_class=HTMLResponse, include_in_schema=False)
+    def console_pipeline_execution(execution_id: str) -> HTMLResponse:
+        return console_page(pipelines_pages.render_pipeline_execution, execution_id)
 
     from groundfog.storage.api import router as storage_router
 

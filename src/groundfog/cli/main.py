@@ -22,6 +22,8 @@ def _mount() -> None:
     from groundfog.events.topics_cli import app as topics_app
     from groundfog.labs.cli import lab
     from groundfog.metrics.cli import alarms_app, metrics_app
+    from groundfog.pipelines.cli import pipelines_app
+    from groundfog.registry.cli import models_app, registry_app
     from groundfog.storage.cli import app as storage_app
     from groundfog.training.cli import processing_app, training_app, tuning_app
     from groundfog.training.instances_cli import app as instances_app
@@ -36,6 +38,9 @@ def _mount() -> None:
     app.add_typer(training_app, name="training", help="Training jobs: script mode, built-in XGBoost, spot (SageMaker training jobs).")
     app.add_typer(processing_app, name="processing", help="Processing jobs (SageMaker Processing).")
     app.add_typer(tuning_app, name="tuning", help="Hyperparameter tuning jobs (SageMaker automatic model tuning).")
+    app.add_typer(registry_app, name="registry", help="Model package groups, versions and approval (SageMaker Model Registry).")
+    app.add_typer(models_app, name="models", help="Models: an image and model data, or a registered version (SageMaker CreateModel).")
+    app.add_typer(pipelines_app, name="pipelines", help="Pipelines: DAGs of processing, training, condition and registration steps (SageMaker Pipelines).")
     app.command("lab")(lab)
 
 

@@ -64,6 +64,12 @@ LABS: dict[str, Lab] = {
             "groundfog.labs.instance_families:run",
         ),
         Lab("spot-instances", "To save on costs: spot instances", "groundfog.labs.spot_instances:run"),
+        Lab(
+            "retrain-on-upload",
+            "Automatic model training when data is uploaded to S3: EventBridge to monitor the bucket for "
+            "object creation, trigger SG Pipeline. SG Pipeline for preprocessing, training and evaluation",
+            "groundfog.labs.retrain_on_upload:run",
+        ),
     )
 }
 

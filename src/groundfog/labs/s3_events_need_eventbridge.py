@@ -2,32 +2,42 @@
 monitor the bucket for object creation, trigger SG Pipeline [...] S3 event notification
 cannot trigger SG pipeline."
 
-The lab shows both halves: a classic bucket notification aimed at a pipeline is
-refused with the reason, and the EventBridge route (bucket → default bus → rule with
-a key filter → target) delivers exactly the uploads it should. Until pipelines land
-the rule's target is a topic whose file subscription lets the lab see deliveries;
-the route is the same one a pipeline target takes.
+The lab tries both routes to a real pipeline. A classic bucket notification aimed at the
+pipeline is refused with the reason; the EventBridge route (bucket → default bus → rule
+with a key filter → pipeline target mapping the object's URL to a parameter) starts one
+execution per matching upload, and none for the others.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from groundfog.core.errors import ValidationError
-from groundfog.core.names import arn
 
 if TYPE_CHECKING:
     from groundfog.labs import LabResult
     from groundfog.platform import Platform
 
 BUCKET = "lab-training-data"
-PIPELINE_ARN = arn("pipelines", "pipeline", "retrain")
+PIPELINE = "retrain"
+
+
+def _pipeline(p: "Platform") -> str:
+    """A one-step pipeline that checks it was started with a data URL."""
+    definition = {
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "InputDataUrl", "Type": "String"}],
+        "Steps": [{"Name": "Received", "Type": "Condition", "Arguments": {"Conditions": [
+            {"Type": "Not", "Condition": {"Type": "Equals", "LeftValue": {"Get": "Parameters.InputDataUrl"},
+                                          "RightValue": ""}}],
+            "ElseSteps": [{"Name": "NoData", "Type": "Fail", "Arguments": {"ErrorMessage": "no InputDataUrl"}}]}}],
+    }  # fmt: skip
+    return p.pipelines.upsert_pipeline(pipeline_name=PIPELINE, pipeline_definition=definition)["PipelineArn"]
 
 
 def run(p: "Platform", result: "LabResult") -> None:
     p.storage.create_bucket(bucket=BUCKET)
+    pipeline_arn = _pipeline(p)
 
     # 1. A classic S3 notification cannot start a pipeline.
     before = p.storage.get_bucket_notification_configuration(bucket=BUCKET)
@@ -36,7 +46,7 @@ def run(p: "Platform", result: "LabResult") -> None:
             bucket=BUCKET,
             configuration={
                 "LambdaFunctionConfigurations": [
-                    {"Id": "retrain", "LambdaFunctionArn": PIPELINE_ARN, "Events": ["s3:ObjectCreated:*"]}
+                    {"Id": "retrain", "LambdaFunctionArn": pipeline_arn, "Events": ["s3:ObjectCreated:*"]}
                 ]
             },
         )
@@ -50,10 +60,7 @@ def run(p: "Platform", result: "LabResult") -> None:
         p.storage.get_bucket_notification_configuration(bucket=BUCKET) == before,
     )
 
-    # 2. EventBridge: bucket -> default bus -> rule filtered on incoming/*.csv -> target.
-    sink = Path(p.home) / "lab-deliveries.jsonl"
-    topic = p.topics.create_topic(name="lab-uploads")
-    p.topics.subscribe(topic_arn=topic.topic_arn, protocol="file", endpoint=str(sink), attributes={"RawMessageDelivery": "true"})
+    # 2. EventBridge: bucket -> default bus -> rule filtered on incoming/*.csv -> pipeline.
     p.storage.put_bucket_notification_configuration(bucket=BUCKET, configuration={"EventBridgeConfiguration": {}})
     p.events.put_rule(
         name="lab-retrain-on-upload",
@@ -63,24 +70,25 @@ def run(p: "Platform", result: "LabResult") -> None:
             "detail": {"bucket": {"name": [BUCKET]}, "object": {"key": [{"wildcard": "incoming/*.csv"}]}},
         },
     )
-    p.events.put_targets(rule="lab-retrain-on-upload", targets=[{"Id": "retrain", "Arn": topic.topic_arn}])
+    p.events.put_targets(rule="lab-retrain-on-upload", targets=[{
+        "Id": "retrain", "Arn": pipeline_arn,
+        "InputTransformer": {"InputPathsMap": {"b": "$.detail.bucket.name", "k": "$.detail.object.key"},
+                             "InputTemplate": "{}"},
+        "SageMakerPipelineParameters": {"PipelineParameterList": [{"Name": "InputDataUrl", "Value": "s3://<b>/<k>"}]},
+    }])  # fmt: skip
 
     p.storage.put_object(bucket=BUCKET, key="incoming/train.csv", body=b"label,x\n1,0.5\n0,0.1\n")
     p.storage.put_object(bucket=BUCKET, key="incoming/notes.txt", body=b"not training data")
     p.storage.put_object(bucket=BUCKET, key="archive/old.csv", body=b"label,x\n1,0.2\n")
     p.events.drain(timeout=10)
-
-    delivered = [json.loads(line) for line in sink.read_text().splitlines()] if sink.exists() else []
-    events = [json.loads(d["Message"]) if isinstance(d, dict) and "Message" in d else d for d in delivered]
-    keys = [e.get("detail", {}).get("object", {}).get("key") for e in events if isinstance(e, dict)]
-    result.check("the EventBridge rule fired for incoming/train.csv", keys == ["incoming/train.csv"], f"delivered keys: {keys}")
-    if events:
-        e = events[0]
-        result.check(
-            "the event has EventBridge's S3 shape",
-            e.get("source") == "aws.s3"
-            and e.get("detail-type") == "Object Created"
-            and e["detail"]["bucket"]["name"] == BUCKET
-            and e["detail"]["object"]["size"] == len(b"label,x\n1,0.5\n0,0.1\n"),
-            json.dumps(e)[:200],
-        )
+    executions = p.pipelines.list_pipeline_executions(pipeline_name=PIPELINE)["PipelineExecutionSummaries"]
+    result.check("the EventBridge rule started exactly one execution, for incoming/train.csv", len(executions) == 1,
+                 f"{len(executions)} executions")  # fmt: skip
+    if executions:
+        arn = executions[0]["PipelineExecutionArn"]
+        described = p.pipelines.wait_for_pipeline_execution(pipeline_execution_arn=arn, timeout=30)
+        parameters = {x["Name"]: x["Value"] for x in described["PipelineParameters"]}
+        result.check("the execution got the uploaded object's URL as its InputDataUrl",
+                     parameters.get("InputDataUrl") == f"s3://{BUCKET}/incoming/train.csv", str(parameters))  # fmt: skip
+        result.check("the execution succeeded", described["PipelineExecutionStatus"] == "Succeeded",
+                     described.get("FailureReason", ""))  # fmt: skip

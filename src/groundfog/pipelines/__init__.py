@@ -6,6 +6,15 @@
 
 from __future__ import annotations
 
-from groundfog.pipelines.service import PipelinesService
+from typing import Any
 
 __all__ = ["PipelinesService"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so the CLI and the SDK do not load the engine (and SQLAlchemy) to start.
+    if name == "PipelinesService":
+        from groundfog.pipelines.service import PipelinesService
+
+        return PipelinesService
+    raise AttributeError(f"module 'groundfog.pipelines' has no attribute {name!r}")

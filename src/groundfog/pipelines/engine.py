@@ -199,7 +199,7 @@ class ExecutionDriver:
         """Start a step that has no row yet: decide, or record the intent and start it."""
         now = self.service.clock.time()
         base = {"execution": self.id, "name": step.name, "type": step.type, "attempts": 1, "started_at": now,
-                "seq": len(self.rows), "properties": {}, "metadata": {}}  # fmt: skip
+                "seq": max((r.seq for r in self.rows.values()), default=-1) + 1, "properties": {}, "metadata": {}}  # fmt: skip
         scope = self._scope()
         try:
             if step.type == "Condition":

@@ -104,6 +104,8 @@ class Runners:
         kwargs = {snake(k): v for k, v in arguments.items() if k not in IGNORED_KEYS}
         kwargs["tags"] = [*(kwargs.get("tags") or []), *tags]
         s = self.service
+        if f"s3://{DEFAULT_BUCKET}/" in json.dumps(arguments):
+            self._default_bucket()
         try:
             if step.type == "Processing":
                 created = s.processing.create_processing_job(processing_job_name=name, **kwargs)
@@ -114,6 +116,16 @@ class Runners:
         except (ResourceInUse, AlreadyExists, Conflict):
             return self._describe_job(step, name)[_arn_key(step)]
         return next(iter(created.values())) if isinstance(created, dict) and created else ""
+
+    def _default_bucket(self) -> None:
+        """The bucket default outputs go to, created on first use as SageMaker's SDK does."""
+        try:
+            self.service.storage.head_bucket(DEFAULT_BUCKET)
+        except ResourceNotFound:
+            try:
+                self.service.storage.create_bucket(DEFAULT_BUCKET)
+            except (AlreadyExists, Conflict):
+                pass  # created meanwhile
 
     def poll_job(self, step: Step, name: str) -> Outcome | None:
         try:

@@ -316,6 +316,7 @@ class PipelinesService(DrivenService):
     @operation
     def list_pipeline_execution_steps(self, pipeline_execution_arn: str, sort_order: str = "Descending") -> dict[str, Any]:
         """ListPipelineExecutionSteps: each started step with its status, job, cache hit and attempts."""
+        self._ensure_reconciled()
         execution = self._execution_row(pipeline_execution_arn)
         definition = self.definition_of(execution.pipeline, execution.version)
         order = t.steps.c.seq.asc() if sort_order == "Ascending" else t.steps.c.seq.desc()
@@ -348,6 +349,7 @@ class PipelinesService(DrivenService):
     @operation
     def list_pipeline_execution_lineage(self, pipeline_execution_arn: str) -> dict[str, Any]:
         """What the execution read (inputs, with their ETag when one object) and what each step produced."""
+        self._ensure_reconciled()
         row = self._execution_row(pipeline_execution_arn)
         with self.state.read() as conn:
             rows = conn.execute(sa.select(t.lineage).where(t.lineage.c.execution == row.name)
@@ -418,6 +420,7 @@ class PipelinesService(DrivenService):
         return self._end_callback(row, "Failed", {}, metadata, failure_reason or "the callback reported a failure")
 
     def _callback_step(self, token: str) -> tuple[Any, Any]:
+        self._ensure_reconciled()
         with self.state.read() as conn:
             row = conn.execute(sa.select(t.steps).where(t.steps.c.callback_token == token)).first()
         if row is None:

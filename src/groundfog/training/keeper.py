@@ -50,7 +50,7 @@ def main() -> int:
         except BlockingIOError:
             return 0  # another keeper drives this home's jobs
         with Platform(config) as platform:
-            services = (platform.training, platform.processing, platform.tuning)
+            services = platform.driven_services
             while True:
                 platform.jobs.reconcile()
                 for service in services:

@@ -18,7 +18,9 @@ The built-in XGBoost algorithm needs no script:
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from groundfog.core.errors import ValidationError
@@ -26,7 +28,6 @@ from groundfog.training.sdk import (
     Job,
     base_name_from_image,
     default_bucket,
-    json_encode,
     name_from_base,
     resolve_platform,
     s3_join,
@@ -38,6 +39,21 @@ from groundfog.training.sdk import (
 # The SDK's own hyperparameters in script mode; the container log level is logging.INFO.
 PROGRAM, SUBMIT_DIRECTORY = "sagemaker_program", "sagemaker_submit_directory"
 LOG_LEVEL, JOB_NAME = "sagemaker_container_log_level", "sagemaker_job_name"
+
+
+def is_pipeline_variable(value: Any) -> bool:
+    """Whether ``value`` is known only when a pipeline runs (a parameter, a step property,
+    ``Join``...): such values pass through the request builders untouched and are never
+    ``str()``-ed (see ``groundfog.pipelines.sdk``)."""
+    return getattr(type(value), "__pipeline_variable__", False) is True
+
+
+def encode_hyperparameters(hyperparameters: dict[str, Any] | None, *, as_json: bool = True) -> dict[str, Any]:
+    """Each value as text: JSON for script mode (``100`` → ``"100"``, ``"gini"`` → ``'"gini"'``), as
+    the SDK's framework estimators send them, plain ``str`` for a built-in algorithm. A pipeline
+    variable becomes its ``to_string()``, as in the SDK."""
+    encode = json.dumps if as_json else str
+    return {str(k): v.to_string() if is_pipeline_variable(v) else encode(v) for k, v in (hyperparameters or {}).items()}
 
 
 class TrainingInput:
@@ -83,7 +99,7 @@ def input_channels(inputs: Any) -> list[dict[str, Any]]:
     (as in the SDK); a dict names each channel."""
     if inputs is None:
         return []
-    if isinstance(inputs, (str, TrainingInput)):
+    if isinstance(inputs, (str, TrainingInput)) or is_pipeline_variable(inputs):
         inputs = {"training": inputs}
     if not isinstance(inputs, dict):
         raise ValidationError(
@@ -92,7 +108,7 @@ def input_channels(inputs: Any) -> list[dict[str, Any]]:
         )
     out = []
     for name, value in inputs.items():
-        if isinstance(value, str):
+        if isinstance(value, str) or is_pipeline_variable(value):
             value = TrainingInput(value)
         if not isinstance(value, TrainingInput):
             raise ValidationError(f"inputs[{name!r}] must be an s3:// URI or a TrainingInput", field=f"inputs.{name}")
@@ -189,10 +205,15 @@ class Estimator:
         """Add or replace hyperparameters, as the SDK's ``set_hyperparameters``."""
         self.hyperparameters.update(kwargs)
 
-    def fit(self, inputs: Any = None, wait: bool = True, logs: bool = True, job_name: str | None = None) -> None:
+    def fit(self, inputs: Any = None, wait: bool = True, logs: bool = True, job_name: str | None = None) -> Any:
         """Start a training job on ``inputs`` (an ``s3://`` URI, a ``TrainingInput``, or a dict of
         them by channel name); with ``wait``, block until it ends, printing its log when ``logs``,
-        and raise a ``GroundfogError`` carrying the ``FailureReason`` if it failed."""
+        and raise a ``GroundfogError`` carrying the ``FailureReason`` if it failed.
+
+        With ``sagemaker_session=PipelineSession()`` no job starts: the step arguments for a
+        ``TrainingStep(step_args=...)`` come back instead, as in the SDK."""
+        if hasattr(self.sagemaker_session, "defer_job"):
+            return self.sagemaker_session.defer_job(self, inputs=inputs)
         platform = resolve_platform(self.platform)
         name = job_name or name_from_base(self.base_job_name or base_name_from_image(self.training_image))
         request = self.training_job_request(name, inputs, platform=platform)
@@ -201,12 +222,22 @@ class Estimator:
         if wait:
             self.latest_training_job.wait(logs=logs)
 
-    def training_job_request(self, job_name: str, inputs: Any = None, *, platform: Any = None) -> dict[str, Any]:
+    def training_job_request(
+        self, job_name: str | None, inputs: Any = None, *, platform: Any = None,
+        upload_code: Callable[[bytes], str] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         """The ``create_training_job`` arguments for a job named ``job_name``; uploads the code.
 
-        A tuning job passes its own name, so its code lands under it, as in the SDK."""
+        A tuning job passes its own name, so its code lands under it, as in the SDK. A pipeline
+        step passes no name (the pipeline names the job when it runs) and its own
+        ``upload_code(archive) -> uri``; with no ``output_path`` the request then has no
+        ``S3OutputPath`` either, for the pipeline to fill in."""
         platform = resolve_platform(platform if platform is not None else self.platform)
         bucket = default_bucket(platform)
+        if upload_code is None:
+            code_uri = s3_join(self.code_location or f"s3://{bucket}", str(job_name), "source", "sourcedir.tar.gz")
+            upload_code = functools.partial(upload_bytes, platform, code_uri, field="code_location")
+        output_path = self.output_path or (f"s3://{bucket}/" if job_name is not None else None)
         algorithm: dict[str, Any] = {"TrainingImage": self.training_image, "TrainingInputMode": self.input_mode}
         if self.metric_definitions:
             algorithm["MetricDefinitions"] = list(self.metric_definitions)
@@ -216,17 +247,20 @@ class Estimator:
         request: dict[str, Any] = {
             "training_job_name": job_name,
             "algorithm_specification": algorithm,
-            "output_data_config": {"S3OutputPath": self.output_path or f"s3://{bucket}/"},
+            "output_data_config": {"S3OutputPath": output_path} if output_path is not None else {},
             "resource_config": {"InstanceType": self.instance_type, "InstanceCount": self.instance_count,
                                 "VolumeSizeInGB": self.volume_size},
-            "hyper_parameters": self._encoded_hyperparameters(platform, bucket, job_name),
+            "hyper_parameters": self._encoded_hyperparameters(job_name, upload_code),
             "input_data_config": input_channels(inputs),
             "stopping_condition": stopping,
             "environment": dict(self.environment or {}),
-            "enable_managed_spot_training": bool(self.use_spot_instances),
+            "enable_managed_spot_training": self.use_spot_instances if is_pipeline_variable(self.use_spot_instances)
+                                            else bool(self.use_spot_instances),
             "tags": tags_list(self.tags),
             "role_arn": self.role if isinstance(self.role, str) else None,
         }  # fmt: skip
+        if job_name is None:
+            del request["training_job_name"]
         if self.checkpoint_s3_uri is not None:
             request["checkpoint_config"] = {"S3Uri": self.checkpoint_s3_uri,
                                             **({"LocalPath": self.checkpoint_local_path} if self.checkpoint_local_path else {})}  # fmt: skip
@@ -234,7 +268,7 @@ class Estimator:
             request["spot_interruptions"] = self.spot_interruptions
         return request
 
-    def _encoded_hyperparameters(self, platform: Any, bucket: str, job_name: str) -> dict[str, str]:
+    def _encoded_hyperparameters(self, job_name: str | None, upload_code: Callable[[bytes], str]) -> dict[str, Any]:
         if self.entry_point is None:
             if "xgboost" not in self.training_image.lower():
                 raise ValidationError(
@@ -243,17 +277,20 @@ class Estimator:
                     field="entry_point",
                 )
             # The SDK's generic Estimator sends a built-in algorithm's values as plain text.
-            return {str(k): str(v) for k, v in self.hyperparameters.items()}
+            return encode_hyperparameters(self.hyperparameters, as_json=False)
+        program, submit = self.code(upload_code)
+        own = {PROGRAM: program, SUBMIT_DIRECTORY: submit, LOG_LEVEL: 20, **({JOB_NAME: job_name} if job_name else {})}
+        return {**encode_hyperparameters(self.hyperparameters), **encode_hyperparameters(own)}
+
+    def code(self, upload_code: Callable[[bytes], str]) -> tuple[str, str]:
+        """``(program, submit directory URI)`` of a script-mode estimator: ``source_dir`` when it
+        is already in S3, else ``sourcedir.tar.gz`` packed and handed to ``upload_code``."""
+        if self.entry_point is None:
+            raise ValidationError(f"{type(self).__name__} has no entry_point, so no code", field="entry_point")
         if self.source_dir is not None and self.source_dir.startswith("s3://"):
-            submit, program = self.source_dir, self.entry_point
-        else:
-            archive, program = source_archive(self.entry_point, self.source_dir)
-            submit = s3_join(self.code_location or f"s3://{bucket}", job_name, "source", "sourcedir.tar.gz")
-            upload_bytes(platform, submit, archive, "code_location")
-        return {
-            **json_encode(self.hyperparameters),
-            **json_encode({PROGRAM: program, SUBMIT_DIRECTORY: submit, LOG_LEVEL: 20, JOB_NAME: job_name}),
-        }
+            return self.entry_point, self.source_dir
+        archive, program = source_archive(self.entry_point, self.source_dir)
+        return program, upload_code(archive)
 
     def _job(self) -> TrainingJob:
         if self.latest_training_job is None:

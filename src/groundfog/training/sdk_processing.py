@@ -15,6 +15,7 @@ outputs go to ``s3://<default bucket>/<job name>/output/<output name>``, as in t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,10 @@ from groundfog.training.sdk import (
     tags_list,
     upload_path,
 )
+from groundfog.training.sdk_estimator import is_pipeline_variable
+
+# How a local input gets to S3: ``upload(local path, input name) -> uri``.
+Uploader = Callable[[Path, str], str]
 
 CODE_INPUT_NAME = "code"
 CODE_CONTAINER_PATH = "/opt/ml/processing/input/code"
@@ -129,9 +134,14 @@ class Processor:
         wait: bool = True,
         logs: bool = True,
         job_name: str | None = None,
-    ) -> None:
+    ) -> Any:
         """Start the job; with ``wait``, block until it ends (printing its log when ``logs``)
-        and raise a ``GroundfogError`` with the ``FailureReason`` if it failed."""
+        and raise a ``GroundfogError`` with the ``FailureReason`` if it failed.
+
+        With ``sagemaker_session=PipelineSession()`` no job starts: the step arguments for a
+        ``ProcessingStep(step_args=...)`` come back instead, as in the SDK."""
+        if hasattr(self.sagemaker_session, "defer_job"):
+            return self.sagemaker_session.defer_job(self, inputs=inputs, outputs=outputs, arguments=arguments)
         self._start(self.entrypoint, list(inputs or []), outputs, arguments, job_name, wait, logs)
 
     def _start(
@@ -140,53 +150,76 @@ class Processor:
     ) -> None:  # fmt: skip
         platform = resolve_platform(self.platform)
         name = job_name or name_from_base(self.base_job_name or self._default_base())
-        bucket = default_bucket(platform)
-        app: dict[str, Any] = {"ImageUri": self.image_uri, "ContainerEntrypoint": list(entrypoint or [])}
-        if arguments:
-            app["ContainerArguments"] = [str(a) for a in arguments]
-        request: dict[str, Any] = {
-            "processing_job_name": name,
-            "app_specification": app,
-            "processing_resources": {"ClusterConfig": {"InstanceType": self.instance_type, "InstanceCount": self.instance_count,
-                                                       "VolumeSizeInGB": self.volume_size_in_gb}},
-            "processing_inputs": self._inputs(platform, bucket, name, inputs),
-            "processing_output_config": {"Outputs": self._outputs(bucket, name, outputs or [])},
-            "environment": dict(self.env or {}),
-            "tags": tags_list(self.tags),
-            "role_arn": self.role if isinstance(self.role, str) else None,
-        }  # fmt: skip
-        if self.max_runtime_in_seconds is not None:
-            request["stopping_condition"] = {"MaxRuntimeInSeconds": self.max_runtime_in_seconds}
+        request = self.processing_job_request(name, entrypoint, inputs, outputs, arguments, platform=platform)
         platform.processing.create_processing_job(**request)
         self.latest_job = ProcessingJob(platform, name)
         self.jobs.append(self.latest_job)
         if wait:
             self.latest_job.wait(logs=logs)
 
+    def processing_job_request(
+        self, job_name: str | None, entrypoint: list[str] | None, inputs: list[ProcessingInput],
+        outputs: list[ProcessingOutput] | None, arguments: list[Any] | None, *, platform: Any = None,
+        upload: Uploader | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """The ``create_processing_job`` arguments; uploads local inputs (under the job's name,
+        unless ``upload(path, input_name) -> uri`` says where).
+
+        A pipeline step passes no ``job_name`` (the pipeline names the job when it runs): an
+        output without an ``s3://`` destination then has no ``S3Uri``, for the pipeline to fill in."""
+        platform = resolve_platform(platform if platform is not None else self.platform)
+        bucket = default_bucket(platform)
+
+        def upload_under_job(path: Path, input_name: str) -> str:
+            prefix = s3_join(f"s3://{bucket}", str(job_name), "input", input_name)
+            return upload_path(platform, path, prefix, "ProcessingInput.source")
+
+        app: dict[str, Any] = {"ImageUri": self.image_uri, "ContainerEntrypoint": list(entrypoint or [])}
+        if arguments:
+            app["ContainerArguments"] = [a if is_pipeline_variable(a) else str(a) for a in arguments]
+        request: dict[str, Any] = {
+            "processing_job_name": job_name,
+            "app_specification": app,
+            "processing_resources": {"ClusterConfig": {"InstanceType": self.instance_type, "InstanceCount": self.instance_count,
+                                                       "VolumeSizeInGB": self.volume_size_in_gb}},
+            "processing_inputs": self._inputs(inputs, upload or upload_under_job),
+            "processing_output_config": {"Outputs": self._outputs(bucket, job_name, outputs or [])},
+            "environment": dict(self.env or {}),
+            "tags": tags_list(self.tags),
+            "role_arn": self.role if isinstance(self.role, str) else None,
+        }  # fmt: skip
+        if job_name is None:
+            del request["processing_job_name"]
+        if self.max_runtime_in_seconds is not None:
+            request["stopping_condition"] = {"MaxRuntimeInSeconds": self.max_runtime_in_seconds}
+        return request
+
     def _default_base(self) -> str:
         return base_name_from_image(self.image_uri)
 
     @staticmethod
-    def _inputs(platform: Any, bucket: str, job_name: str, inputs: list[ProcessingInput]) -> list[dict[str, Any]]:
+    def _inputs(inputs: list[ProcessingInput], upload: Uploader) -> list[dict[str, Any]]:
         out = []
         for count, item in enumerate(inputs, 1):
             name = item.input_name or f"input-{count}"
-            source = str(item.source)
-            if not source.startswith("s3://"):
-                source = upload_path(platform, Path(source), s3_join(f"s3://{bucket}", job_name, "input", name), "ProcessingInput.source")
+            source = item.source if is_pipeline_variable(item.source) else str(item.source)
+            if isinstance(source, str) and not source.startswith("s3://"):
+                source = upload(Path(source), name)
             out.append(item.to_request(source, name))
         return out
 
     @staticmethod
-    def _outputs(bucket: str, job_name: str, outputs: list[ProcessingOutput]) -> list[dict[str, Any]]:
+    def _outputs(bucket: str, job_name: str | None, outputs: list[ProcessingOutput]) -> list[dict[str, Any]]:
         out = []
         for count, item in enumerate(outputs, 1):
             name = item.output_name or f"output-{count}"
             destination = item.destination
-            if not destination or not destination.startswith("s3://"):
-                destination = s3_join(f"s3://{bucket}", job_name, "output", name)
-            out.append({"OutputName": name, "S3Output": {"S3Uri": destination, "LocalPath": item.source,
-                                                          "S3UploadMode": item.s3_upload_mode}})  # fmt: skip
+            s3_output: dict[str, Any] = {"LocalPath": item.source, "S3UploadMode": item.s3_upload_mode}
+            if is_pipeline_variable(destination) or (destination and destination.startswith("s3://")):
+                s3_output = {"S3Uri": destination, **s3_output}
+            elif job_name is not None:
+                s3_output = {"S3Uri": s3_join(f"s3://{bucket}", job_name, "output", name), **s3_output}
+            out.append({"OutputName": name, "S3Output": s3_output})
         return out
 
 
@@ -208,14 +241,21 @@ class ScriptProcessor(Processor):
         wait: bool = True,
         logs: bool = True,
         job_name: str | None = None,
-    ) -> None:
+    ) -> Any:
         """Run ``code`` (a local file or an ``s3://`` URI): uploaded to
-        ``s3://<bucket>/<job>/input/code/`` and mounted as the input ``code``, as in the SDK."""
+        ``s3://<bucket>/<job>/input/code/`` and mounted as the input ``code``, as in the SDK.
+        With ``sagemaker_session=PipelineSession()``, the step arguments come back instead."""
+        if hasattr(self.sagemaker_session, "defer_job"):
+            return self.sagemaker_session.defer_job(self, code=code, inputs=inputs, outputs=outputs, arguments=arguments)
         name = job_name or name_from_base(self.base_job_name or self._default_base())
+        entrypoint, inputs = self.with_code(code, inputs)
+        self._start(entrypoint, inputs, outputs, arguments, name, wait, logs)
+
+    def with_code(self, code: str, inputs: list[ProcessingInput] | None) -> tuple[list[str], list[ProcessingInput]]:
+        """``(entrypoint, inputs)`` that run ``code``: the script added as the input ``code``."""
         script = code.rsplit("/", 1)[-1]
         inputs = [*(inputs or []), ProcessingInput(source=code, destination=CODE_CONTAINER_PATH, input_name=CODE_INPUT_NAME)]
-        entrypoint = [*self.command, f"{CODE_CONTAINER_PATH}/{script}"]
-        self._start(entrypoint, inputs, outputs, arguments, name, wait, logs)
+        return [*self.command, f"{CODE_CONTAINER_PATH}/{script}"], inputs
 
 
 class SKLearnProcessor(ScriptProcessor):

@@ -21,11 +21,12 @@ from __future__ import annotations
 import enum
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 from groundfog.core.errors import ValidationError
 from groundfog.training.sdk import Job, base_name_from_image, name_from_base, resolve_platform, tags_list
-from groundfog.training.sdk_estimator import Estimator, TrainingJob
+from groundfog.training.sdk_estimator import Estimator, TrainingJob, is_pipeline_variable
 
 MAX_TUNING_JOB_NAME = 32
 
@@ -43,7 +44,7 @@ class _NumericRange(_Range):
         self.scaling_type = scaling_type
 
     def as_tuning_range(self, name: str) -> dict[str, Any]:
-        return {"Name": name, "MinValue": str(self.min_value), "MaxValue": str(self.max_value), "ScalingType": self.scaling_type}
+        return {"Name": name, "MinValue": _text(self.min_value), "MaxValue": _text(self.max_value), "ScalingType": self.scaling_type}
 
 
 class IntegerParameter(_NumericRange):
@@ -64,7 +65,12 @@ class CategoricalParameter(_Range):
 
     def as_tuning_range(self, name: str, *, json_values: bool = False) -> dict[str, Any]:
         encode = json.dumps if json_values else str
-        return {"Name": name, "Values": [encode(v) for v in self.values]}
+        return {"Name": name, "Values": [v.to_string() if is_pipeline_variable(v) else encode(v) for v in self.values]}
+
+
+def _text(value: Any) -> Any:
+    """A range bound as the API takes it: text, or a pipeline variable's ``to_string()``."""
+    return value.to_string() if is_pipeline_variable(value) else str(value)
 
 
 class WarmStartTypes(str, enum.Enum):
@@ -168,24 +174,39 @@ class HyperparameterTuner:
         self.random_seed = random_seed
         self.latest_tuning_job: TuningJob | None = None
 
-    def fit(self, inputs: Any = None, wait: bool = True, job_name: str | None = None) -> None:
+    def fit(self, inputs: Any = None, wait: bool = True, job_name: str | None = None) -> Any:
         """Start the tuning job on ``inputs`` (as ``Estimator.fit`` takes them); with ``wait``,
-        block until it ends and raise a ``GroundfogError`` if it failed."""
+        block until it ends and raise a ``GroundfogError`` if it failed.
+
+        When the estimator has ``sagemaker_session=PipelineSession()`` no job starts: the step
+        arguments for a ``TuningStep(step_args=...)`` come back instead, as in the SDK."""
+        if hasattr(self.estimator.sagemaker_session, "defer_job"):
+            return self.estimator.sagemaker_session.defer_job(self, inputs=inputs)
         platform = resolve_platform(self.estimator.platform)
         base = self.base_tuning_job_name or self.estimator.base_job_name or base_name_from_image(self.estimator.training_image)
         name = job_name or name_from_base(base, max_length=MAX_TUNING_JOB_NAME, short=True)
-        request: dict[str, Any] = {
-            "hyper_parameter_tuning_job_name": name,
-            "hyper_parameter_tuning_job_config": self.tuning_job_config(),
-            "training_job_definition": self.training_job_definition(name, inputs, platform=platform),
-            "tags": tags_list(self.tags),
-        }
-        if self.warm_start_config is not None:
-            request["warm_start_config"] = self.warm_start_config.to_input_req()
-        platform.tuning.create_hyper_parameter_tuning_job(**request)
+        platform.tuning.create_hyper_parameter_tuning_job(**self.tuning_job_request(name, inputs, platform=platform))
         self.latest_tuning_job = TuningJob(platform, name)
         if wait:
             self.latest_tuning_job.wait()
+
+    def tuning_job_request(
+        self, job_name: str | None, inputs: Any = None, *, platform: Any = None,
+        upload_code: Callable[[bytes], str] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """The ``create_hyper_parameter_tuning_job`` arguments; a pipeline step passes no
+        ``job_name`` and its own ``upload_code`` (see ``Estimator.training_job_request``)."""
+        request: dict[str, Any] = {
+            "hyper_parameter_tuning_job_name": job_name,
+            "hyper_parameter_tuning_job_config": self.tuning_job_config(),
+            "training_job_definition": self.training_job_definition(job_name, inputs, platform=platform, upload_code=upload_code),
+            "tags": tags_list(self.tags),
+        }
+        if job_name is None:
+            del request["hyper_parameter_tuning_job_name"]
+        if self.warm_start_config is not None:
+            request["warm_start_config"] = self.warm_start_config.to_input_req()
+        return request
 
     def tuning_job_config(self) -> dict[str, Any]:
         """``HyperParameterTuningJobConfig`` as the API takes it."""
@@ -227,9 +248,13 @@ class HyperparameterTuner:
             config["RandomSeed"] = self.random_seed
         return config
 
-    def training_job_definition(self, tuning_job_name: str, inputs: Any = None, *, platform: Any = None) -> dict[str, Any]:
-        """``TrainingJobDefinition`` from the estimator; its code is uploaded under the tuning job's name."""
-        request = self.estimator.training_job_request(tuning_job_name, inputs, platform=platform)
+    def training_job_definition(
+        self, tuning_job_name: str | None, inputs: Any = None, *, platform: Any = None,
+        upload_code: Callable[[bytes], str] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """``TrainingJobDefinition`` from the estimator; its code is uploaded under the tuning
+        job's name (or by ``upload_code``)."""
+        request = self.estimator.training_job_request(tuning_job_name, inputs, platform=platform, upload_code=upload_code)
         algorithm = dict(request["algorithm_specification"])
         if self.metric_definitions is not None:
             algorithm["MetricDefinitions"] = list(self.metric_definitions)

@@ -1,0 +1,100 @@
+"""Model package groups (SageMaker CreateModelPackageGroup ...): a named, versioned
+collection of model packages.
+
+>>> registry.create_model_package_group("churn", "Churn classifiers")  # doctest: +SKIP
+{'ModelPackageGroupArn': 'arn:groundfog:registry:local:000000000000:model-package-group/churn'}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from groundfog.core.errors import AlreadyExists, Conflict
+from groundfog.core.service import operation
+from groundfog.core.times import utc_datetime
+from groundfog.registry.base import RegistryBase, group_arn
+from groundfog.registry.tables import groups, packages
+from groundfog.registry.validation import (
+    parse_description,
+    parse_group_name,
+    parse_max_results,
+    parse_name_contains,
+    parse_sort,
+    parse_tags,
+)
+
+
+class GroupOperations(RegistryBase):
+    @operation
+    def create_model_package_group(
+        self,
+        model_package_group_name: str,
+        model_package_group_description: str | None = None,
+        tags: list[dict[str, Any]] | None = None,
+    ) -> dict[str, str]:
+        """Create a model package group (CreateModelPackageGroup); its versions start at 1."""
+        name = parse_group_name(model_package_group_name)
+        description = parse_description(model_package_group_description, "ModelPackageGroupDescription")
+        tag_list = parse_tags(tags)
+        group = group_arn(name)
+        try:
+            with self.state.write() as conn:
+                conn.execute(groups.insert().values(
+                    name=name, arn=group, description=description, tags=tag_list, latest_version=0,
+                    created_at=self.clock.time(),
+                ))  # fmt: skip
+        except sa.exc.IntegrityError:
+            raise AlreadyExists(f"model package group {name!r} already exists", field="ModelPackageGroupName") from None
+        return {"ModelPackageGroupArn": group}
+
+    @operation
+    def describe_model_package_group(self, model_package_group_name: str) -> dict[str, Any]:
+        """The group as DescribeModelPackageGroup shows it."""
+        name = parse_group_name(model_package_group_name)
+        with self.state.read() as conn:
+            return _describe(self._group_row(conn, name))
+
+    @operation
+    def list_model_package_groups(
+        self,
+        name_contains: str | None = None,
+        max_results: int = 100,
+        sort_by: str = "CreationTime",
+        sort_order: str = "Descending",
+    ) -> dict[str, Any]:
+        """Groups, newest first by default (ListModelPackageGroups)."""
+        contains = parse_name_contains(name_contains)
+        limit = parse_max_results(max_results)
+        key, descending = parse_sort(sort_by, sort_order)
+        column = groups.c.name if key == "Name" else groups.c.created_at
+        query = sa.select(groups).order_by(column.desc() if descending else column.asc(), groups.c.name).limit(limit)
+        if contains:
+            query = query.where(groups.c.name.contains(contains, autoescape=True))
+        with self.state.read() as conn:
+            rows = conn.execute(query).all()
+        return {"ModelPackageGroupSummaryList": [_describe(r) for r in rows]}
+
+    @operation
+    def delete_model_package_group(self, model_package_group_name: str) -> None:
+        """Delete an empty group; refused (``Conflict``) while it holds versions, as in SageMaker."""
+        name = parse_group_name(model_package_group_name)
+        with self.state.write() as conn:
+            self._group_row(conn, name, lock=True)  # a version created meanwhile waits, or is seen below
+            held = conn.execute(sa.select(sa.func.count()).where(packages.c.group_name == name)).scalar_one()
+            if held:
+                raise Conflict(
+                    f"model package group {name!r} holds {held} model package version(s); delete them first",
+                    field="ModelPackageGroupName",
+                )
+            conn.execute(groups.delete().where(groups.c.name == name))
+
+
+def _describe(row: Any) -> dict[str, Any]:
+    out = {
+        "ModelPackageGroupName": row.name, "ModelPackageGroupArn": row.arn,
+        "ModelPackageGroupDescription": row.description, "CreationTime": utc_datetime(row.created_at),
+        "ModelPackageGroupStatus": "Completed",
+    }  # fmt: skip
+    return {k: v for k, v in out.items() if v is not None}
