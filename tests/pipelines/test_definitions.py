@@ -61,6 +61,10 @@ def test_an_unknown_function_and_unknown_job_arguments_are_refused(platform, fns
     refused(platform, definition(lam("A", "arn:groundfog:events:local:000000000000:function/ghost")), "ghost")
     training = {"Name": "T", "Type": "Training", "Arguments": {"AlgorithmSpec": {}}}
     refused(platform, definition(training), "'T'", "AlgorithmSpec")
+    named = {"Name": "T", "Type": "Training", "Arguments": {"TrainingJobName": "mine"}}
+    refused(platform, definition(named), "'T'", "TrainingJobName")
+    register = {"Name": "R", "Type": "RegisterModel", "Arguments": {"ModelPackageGroupName": "g", "ModelCard": {}}}
+    refused(platform, definition(register), "'R'", "ModelCard")
 
 
 def test_a_property_file_must_be_declared(platform, fns):

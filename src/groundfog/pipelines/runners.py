@@ -192,7 +192,7 @@ class Runners:
 
     def create_model(self, name: str, arguments: dict[str, Any]) -> Outcome:
         registry = self.service.registry
-        kwargs = {snake(k): v for k, v in arguments.items() if k not in IGNORED_KEYS and k != "ModelName"}
+        kwargs = {snake(k): v for k, v in arguments.items() if k not in IGNORED_KEYS}
         try:
             created = registry.create_model(model_name=name, **kwargs)
             arn = created["ModelArn"]

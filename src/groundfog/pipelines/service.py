@@ -136,16 +136,18 @@ class PipelinesService(DrivenService):
     def _check_steps(self, definition: Definition) -> None:
         """What only the platform knows: functions exist, job arguments are ones the job takes."""
         creators = {"Processing": self.processing.create_processing_job, "Training": self.training.create_training_job,
-                    "Tuning": self.tuning.create_hyper_parameter_tuning_job}  # fmt: skip
+                    "Tuning": self.tuning.create_hyper_parameter_tuning_job, "Model": self.registry.create_model,
+                    "RegisterModel": self.registry.create_model_package}  # fmt: skip
+        # The engine names jobs and models, and records a registered version's lineage itself.
+        engine_set = {"processing_job_name", "training_job_name", "hyper_parameter_tuning_job_name", "model_name",
+                      "lineage"}  # fmt: skip
         for step in definition.steps.values():
             if step.type in creators:
-                accepted = set(inspect.signature(creators[step.type]).parameters)
+                accepted = set(inspect.signature(creators[step.type]).parameters) - engine_set
                 unknown = [k for k in step.arguments if k not in IGNORED_KEYS and snake(k) not in accepted]
-                names = {"processing_job_name", "training_job_name", "hyper_parameter_tuning_job_name"}
-                named = [k for k in step.arguments if snake(k) in names]
-                if unknown or named:
-                    what = f"unknown arguments {unknown}" if unknown else f"{named[0]} (the engine names the job)"
-                    raise ValidationError(f"step {step.name!r} ({step.type}) has {what}", field=f"{step.name}.Arguments")
+                if unknown:
+                    raise ValidationError(f"step {step.name!r} ({step.type}) has arguments it does not take: {unknown}",
+                                          field=f"{step.name}.Arguments")  # fmt: skip
             if step.type == "Lambda":
                 try:
                     self.events.get_function(name=step.raw["FunctionArn"])
