@@ -40,6 +40,7 @@ _SDK = {
     ),
     # The pipeline entry points; steps, parameters and conditions are in groundfog.pipelines.sdk.
     **dict.fromkeys(("Pipeline", "PipelineSession"), "groundfog.pipelines.sdk"),
+    **dict.fromkeys(("ModelPackage", "ModelPackageGroup"), "groundfog.registry.sdk"),
 }
 __all__ += list(_SDK)
 

@@ -306,6 +306,36 @@ class Estimator:
         """Print the latest job's log from the start, following it until the job ends."""
         self._job().wait(logs=True)
 
+    def register(
+        self, content_types: list[str] | None = None, response_types: list[str] | None = None,
+        inference_instances: list[str] | None = None, transform_instances: list[str] | None = None,
+        image_uri: str | None = None, model_package_group_name: str | None = None, model_metrics: Any = None,
+        approval_status: str = "PendingManualApproval", description: str | None = None,
+        customer_metadata_properties: dict[str, str] | None = None, domain: str | None = None,
+        task: str | None = None, sample_payload_url: str | None = None, **_: Any,
+    ) -> Any:
+        """Register the latest training job's model as a new version of
+        ``model_package_group_name`` (SageMaker's ``Estimator.register``); a ``ModelPackage``."""
+        from groundfog.registry.sdk import register
+
+        if not model_package_group_name:
+            raise ValidationError("model_package_group_name is required to register a model",
+                                  field="model_package_group_name")  # fmt: skip
+        job = self._job()
+        described = job.describe()
+        model_data = (described.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+        if described.get("TrainingJobStatus") != "Completed" or not model_data:
+            raise ValidationError(f"training job {job.name} has no model yet ({described.get('TrainingJobStatus')})",
+                                  field="fit")  # fmt: skip
+        return register(
+            job.platform, model_data=model_data, image_uri=image_uri or self.training_image,
+            model_package_group_name=model_package_group_name, content_types=content_types,
+            response_types=response_types, inference_instances=inference_instances,
+            transform_instances=transform_instances, approval_status=approval_status, model_metrics=model_metrics,
+            description=description, customer_metadata_properties=customer_metadata_properties, domain=domain,
+            task=task, sample_payload_url=sample_payload_url, lineage={"TrainingJobArn": described["TrainingJobArn"]},
+        )  # fmt: skip
+
     @classmethod
     def attach(cls, training_job_name: str, platform: Any = None) -> "Estimator":
         """An estimator rebuilt from an existing training job, with it as ``latest_training_job``."""
