@@ -1,8 +1,9 @@
 """``groundfog demo``: the end-to-end scenario, on a throwaway home directory.
 
-It grows with each service: today it runs every lab (object uploads routed by
-EventBridge rules, the refused S3-notification route) and exits non-zero if any
-check fails.
+It grows with each service: today it runs every lab, the seed's scenario among them
+(``retrain-on-upload``: a real data set uploaded, EventBridge starting the pipeline,
+preprocess → train → evaluate → register, then a corrupted upload failing with the
+line at fault), and exits non-zero if any check fails.
 """
 
 from __future__ import annotations
