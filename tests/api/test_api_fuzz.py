@@ -52,12 +52,16 @@ from hypothesis import strategies as st
 pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("GROUNDFOG_FUZZ_EXAMPLES", "20"))
-SERVICES = ("storage", "events", "topics", "metrics", "instances", "training", "processing", "tuning", "registry")
+SERVICES = ("storage", "events", "topics", "metrics", "instances", "training", "processing", "tuning", "registry",
+            "pipelines")
 BUCKET = "fuzz-bucket"
 # The jobs' code, data and outputs: a bucket of their own, named nowhere in the hostile
 # values, so the storage fuzzers cannot empty it under the job seeds.
 JOBS_BUCKET = "fuzz-jobs"
 JOB_SERVICES = ("training", "processing", "tuning")
+# Services whose accepted requests start work that goes on after the answer (jobs,
+# pipeline executions): send() waits for it to end before looking for changes.
+SETTLED_SERVICES = (*JOB_SERVICES, "pipelines")
 # Every seeded job runs this: it ends at once, and prints its one metric.
 JOB_SCRIPT = b'print("validation-accuracy: 0.5", flush=True)\n'
 JOB_METRICS = [{"Name": "validation:accuracy", "Regex": r"validation-accuracy: ([0-9.]+)"}]
@@ -65,6 +69,10 @@ JOB_METRICS = [{"Name": "validation:accuracy", "Regex": r"validation-accuracy: (
 # and then how long it may take to stop.
 JOB_PATIENCE = 15.0
 STOP_PATIENCE = 60.0
+# A pipeline execution whose only running steps are callbacks waits for
+# SendPipelineExecutionStep*, which may never come: it counts as settled once nothing of
+# it has moved for this long (its driver starts every ready step within one tick).
+CALLBACK_QUIET = 1.0
 
 
 def fuzz_settings(examples: int = EXAMPLES) -> settings:
@@ -114,6 +122,14 @@ VOCABULARY = [
     "SupportedTransformInstanceTypes", "ModelQuality", "ModelDataQuality", "Bias", "Explainability", "Statistics",
     "Constraints", "Report", "ContentType", "ContentDigest", "TrainingJobArn", "PipelineExecutionArn",
     "PipelineStepName", "CommitId", "GeneratedBy", "ProjectId", "Repository",
+    # pipelines
+    "Version", "Metadata", "Parameters", "PipelineExperimentConfig", "Steps", "Arguments", "DefaultValue",
+    "EnumValues", "FunctionArn", "OutputParameters", "OutputName", "OutputType", "Conditions", "Condition",
+    "IfSteps", "ElseSteps", "LeftValue", "RightValue", "QueryValue", "Get", "Std:Join", "Std:JsonGet", "On",
+    "Path", "PropertyFile", "PropertyFiles", "PropertyFileName", "FilePath", "ErrorMessage", "DependsOn",
+    "CacheConfig", "Enabled", "ExpireAfter", "RetryPolicies", "ExceptionType", "IntervalSeconds", "BackoffRate",
+    "MaxAttempts", "ExpireAfterMin", "MaxParallelExecutionSteps", "DisplayName", "Description", "CallbackToken",
+    "SqsQueueUrl",
 ]
 HOSTILE_TEXT = [
     "", " ", "\t", "\n", "\x00", "a\x00b", "\ud800", "x\udfff", "\U0001f98a", "\u202e", "é", "\ufeff",
@@ -144,6 +160,18 @@ HOSTILE_TEXT = [
     "PendingManualApproval", "Approved", "Rejected", "SingleModel", "MultiModel", "application/json", "text/csv",
     "fuzz-group", "fuzz-group/1", "fuzz-group/0", "fuzz-group/2147483648", "fuzz-model", "Name",
     "arn:groundfog:registry:local:000000000000:model-package/fuzz-group/1",
+    "fuzz-pipeline", "doomed-pipeline", "arn:groundfog:pipelines:local:000000000000:pipeline/fuzz-pipeline",
+    "arn:groundfog:pipelines:local:000000000000:pipeline/fuzz-pipeline/execution/",
+    "arn:groundfog:pipelines:local:000000000000:pipeline/fuzz-pipeline/execution/000000000000",
+    "arn:groundfog:events:local:000000000000:function/fuzz-pl-fn", "Parameters.", "Parameters.Wait",
+    "Parameters.Threshold", "Parameters.Nope", "Execution.", "Execution.PipelineExecutionId",
+    "Execution.CurrentDateTime", "Steps.", "Steps.Compute", "Steps.Compute.", "Steps.Compute.OutputParameters['y']",
+    "Steps.Compute.OutputParameters[99999999999999999999]", "Steps.Compute.OutputParameters['", "Steps.Compute..y",
+    "Steps.Check.Outcome", "Steps.Compute.PropertyFiles.F", "Steps.Approve.OutputParameters['approved']", "Compute",
+    "Check", "Approve", "Reject", "Lambda", "Condition", "Callback", "Fail", "Processing", "Training", "Tuning",
+    "Model", "RegisterModel", "Transform", "Equals", "GreaterThan", "LessThanOrEqualTo", "In", "Not", "Or",
+    "Integer", "Float", "Boolean", "Step.SERVICE_FAULT", "SageMaker.JOB_INTERNAL_ERROR", "P30D", "PT1H", "PT",
+    "P99999999999999999999D", "Executing", "Succeeded", "Ascending", "Descending", "2020-12-01",
 ]
 HOSTILE_NUMBERS = [
     0, -1, 1, 2**31, 2**53 + 1, 2**63, -(2**63) - 1, 2**64, 10**30, -(10**30), 10**400,
@@ -409,6 +437,7 @@ def _seed(platform: Any, sink: Path) -> dict[str, dict]:
             "alarm_name": "fuzz-alarm", "state_value": "ALARM", "state_reason": "r", "state_reason_data": {"a": 1}},
         **_seed_jobs(platform),
         **_seed_registry(platform),
+        **_seed_pipelines(platform, sink),
     }
 
 
@@ -463,6 +492,121 @@ def _seed_registry(platform: Any) -> dict[str, dict]:
             "model_package_arn": "fuzz-group/1", "model_approval_status": "Approved", "approval_description": "d",
             "customer_metadata_properties": {"a": "1"}, "customer_metadata_properties_to_remove": ["b"],
             "model_package_description": "d"},
+    }
+
+
+# The Lambda steps of the fuzzed pipelines run this (from the sinks directory, put on
+# sys.path by CreateFunction): it returns twice its x, and fails on no event.
+PIPELINE_FUNCTIONS = b'''
+def compute(event, context):
+    x = event.get("x") if isinstance(event, dict) else None
+    return {"y": 2 * x if isinstance(x, int) and not isinstance(x, bool) else 0}
+'''
+
+
+def _pipeline_definition(function: str, topic: str) -> dict:
+    """Parameters of every type, a Lambda step, a condition on them whose true branch is a
+    callback (the execution waits for SendPipelineExecutionStep*) and whose false branch
+    fails: cheap steps only, no job, so an execution is over in milliseconds or waits."""
+    compute_y = {"Get": "Steps.Compute.OutputParameters['y']"}
+    return {
+        "Version": "2020-12-01", "Metadata": {},
+        "Parameters": [
+            {"Name": "Wait", "Type": "Boolean", "DefaultValue": False},
+            {"Name": "Threshold", "Type": "Integer", "DefaultValue": 3},
+            {"Name": "Rate", "Type": "Float", "DefaultValue": 0.5},
+            {"Name": "Label", "Type": "String", "DefaultValue": "fuzz", "EnumValues": ["fuzz", "other"]},
+            {"Name": "InputDataUrl", "Type": "String", "DefaultValue": f"s3://{JOBS_BUCKET}/data/train.csv"},
+        ],
+        "Steps": [
+            {"Name": "Compute", "Type": "Lambda", "FunctionArn": function, "DisplayName": "compute",
+             "Description": "d", "OutputParameters": [{"OutputName": "y", "OutputType": "Integer"}],
+             "Arguments": {"x": {"Get": "Parameters.Threshold"}, "label": {"Std:Join": {"On": "/", "Values": [
+                 {"Get": "Parameters.Label"}, {"Get": "Execution.PipelineExecutionId"}, {"Get": "Parameters.InputDataUrl"}]}}},
+             "RetryPolicies": [{"ExceptionType": ["Step.SERVICE_FAULT"], "IntervalSeconds": 1, "BackoffRate": 2.0,
+                                "MaxAttempts": 1}]},
+            {"Name": "Check", "Type": "Condition", "DependsOn": ["Compute"], "Arguments": {
+                "Conditions": [
+                    {"Type": "Equals", "LeftValue": {"Get": "Parameters.Wait"}, "RightValue": True},
+                    {"Type": "Or", "Conditions": [
+                        {"Type": "GreaterThanOrEqualTo", "LeftValue": compute_y, "RightValue": {"Get": "Parameters.Rate"}},
+                        {"Type": "Not", "Condition": {"Type": "In", "QueryValue": {"Get": "Parameters.Label"},
+                                                      "Values": ["fuzz", "other"]}}]}],
+                "IfSteps": [{"Name": "Approve", "Type": "Callback", "TopicArn": topic, "Arguments": {"y": compute_y},
+                             "OutputParameters": [{"OutputName": "approved", "OutputType": "Boolean"}]}],
+                "ElseSteps": [{"Name": "Reject", "Type": "Fail", "Arguments": {"ErrorMessage": {"Std:Join": {
+                    "On": " ", "Values": ["not approved:", compute_y, {"Get": "Execution.StartDateTime"}]}}}}]}},
+        ],
+    }
+
+
+def _seed_pipelines(platform: Any, sink: Path) -> dict[str, dict]:
+    """Pipelines, and executions of "fuzz-pipeline": one Failed (to retry and describe)
+    and four waiting on their callback step: one to stop, one for each Send*, and one
+    that nothing aims at, so that "fuzz-pipeline" always has a running execution and
+    no fuzzed DeletePipeline can take it from the other seeds."""
+    from groundfog.events.routing import topic_arn
+
+    pl = platform.pipelines
+    (sink / "fuzz_pipeline_fns.py").write_bytes(PIPELINE_FUNCTIONS)
+    function = platform.events.create_function(name="fuzz-pl-fn", handler="fuzz_pipeline_fns:compute",
+                                               code_path=str(sink)).function_arn
+    document = _pipeline_definition(function, topic_arn("fuzz-topic"))
+    for name in ("fuzz-pipeline", "fuzz-updated", "doomed-pipeline"):
+        pl.create_pipeline(pipeline_name=name, pipeline_definition=document)
+
+    def start(wait: bool) -> str:
+        return pl.start_pipeline_execution(pipeline_name="fuzz-pipeline", pipeline_parameters=[
+            {"Name": "Wait", "Value": wait}])["PipelineExecutionArn"]
+
+    failed = start(False)
+    described = pl.wait_for_pipeline_execution(pipeline_execution_arn=failed, timeout=60)
+    assert described["PipelineExecutionStatus"] == "Failed", described
+    waiting = {use: start(True) for use in ("stop", "success", "failure", "keeper")}
+    tokens = {}
+    deadline = time.monotonic() + 60
+    for use, arn in waiting.items():
+        while use not in tokens:
+            assert time.monotonic() < deadline, f"execution {arn} never reached its callback step"
+            steps = pl.list_pipeline_execution_steps(pipeline_execution_arn=arn)["PipelineExecutionSteps"]
+            approve = [s for s in steps if s["StepName"] == "Approve" and s["StepStatus"] == "Executing"]
+            if approve:
+                tokens[use] = approve[0]["Metadata"]["Callback"]["CallbackToken"]
+            else:
+                time.sleep(0.02)
+    saved = {"pipeline_definition": document, "pipeline_description": "d", "pipeline_display_name": "Fuzz",
+             "role_arn": "arn:aws:iam::000000000000:role/fuzz", "parallelism_configuration": {"MaxParallelExecutionSteps": 2},
+             "tags": [{"Key": "team", "Value": "fuzz"}]}  # fmt: skip
+    return {
+        "/api/pipelines/CreatePipeline": {"pipeline_name": "fuzz-pipeline-2", **saved},
+        "/api/pipelines/UpdatePipeline": {"pipeline_name": "fuzz-updated", **saved},
+        "/api/pipelines/UpsertPipeline": {"pipeline_name": "fuzz-upserted", **saved},
+        "/api/pipelines/DescribePipeline": {"pipeline_name": "fuzz-pipeline", "pipeline_version_id": 1},
+        "/api/pipelines/ListPipelines": {"pipeline_name_prefix": "fuzz", "max_results": 10},
+        "/api/pipelines/ListPipelineVersions": {"pipeline_name": "fuzz-pipeline"},
+        "/api/pipelines/DeletePipeline": {"pipeline_name": "doomed-pipeline"},
+        # Version 1: whatever a fuzzed upsert made of the pipeline, this runs the seeded definition.
+        "/api/pipelines/StartPipelineExecution": {
+            "pipeline_name": "fuzz-pipeline", "pipeline_version_id": 1, "pipeline_parameters": [
+                {"Name": "Wait", "Value": "false"}, {"Name": "Threshold", "Value": 4}, {"Name": "Rate", "Value": "0.25"},
+                {"Name": "Label", "Value": "other"}, {"Name": "InputDataUrl", "Value": f"s3://{JOBS_BUCKET}/data/"}],
+            "pipeline_execution_display_name": "fuzz", "pipeline_execution_description": "d",
+            "parallelism_configuration": {"MaxParallelExecutionSteps": 2}, "client_request_token": "fuzz-token"},
+        "/api/pipelines/DescribePipelineExecution": {"pipeline_execution_arn": failed},
+        "/api/pipelines/ListPipelineExecutions": {"pipeline_name": "fuzz-pipeline", "max_results": 10,
+                                                  "sort_order": "Ascending"},
+        "/api/pipelines/ListPipelineExecutionSteps": {"pipeline_execution_arn": failed, "sort_order": "Ascending"},
+        "/api/pipelines/ListPipelineParametersForExecution": {"pipeline_execution_arn": failed},
+        "/api/pipelines/DescribePipelineDefinitionForExecution": {"pipeline_execution_arn": failed},
+        "/api/pipelines/ListPipelineExecutionLineage": {"pipeline_execution_arn": failed},
+        "/api/pipelines/StopPipelineExecution": {"pipeline_execution_arn": waiting["stop"]},
+        "/api/pipelines/RetryPipelineExecution": {"pipeline_execution_arn": failed,
+                                                  "parallelism_configuration": {"MaxParallelExecutionSteps": 3}},
+        "/api/pipelines/SendPipelineExecutionStepSuccess": {
+            "callback_token": tokens["success"], "output_parameters": [{"Name": "approved", "Value": "true"}]},
+        "/api/pipelines/SendPipelineExecutionStepFailure": {"callback_token": tokens["failure"], "failure_reason": "no"},
+        # Only at an execution that has ended: it answers at once, whatever the timeout.
+        "/api/pipelines/WaitForPipelineExecution": {"pipeline_execution_arn": failed, "timeout": 0.1},
     }
 
 
@@ -616,6 +760,9 @@ class Fuzzed:
     def __init__(self, server: Any, seeds: dict[str, dict]) -> None:
         self.server = server
         self.errors = ServerErrors()
+        # What the pipeline engine logs as an error: a fault while driving an execution
+        # (which ends the execution Failed, "the engine failed"), or an event it could not emit.
+        self.engine_errors = ServerErrors()
         self.platform = server.platform
         self.url = server.url
         self.seeds = seeds
@@ -675,7 +822,25 @@ class Fuzzed:
         ).fetchall()
         drivers = [f"{service} driver {name}" for service in JOB_SERVICES
                    for name, thread in list(getattr(self.platform, service)._drivers.items()) if thread.is_alive()]
-        return [row[0] for row in rows] + drivers
+        return [row[0] for row in rows] + drivers + [f"pipeline execution {arn}" for arn in self.running_executions()]
+
+    def running_executions(self) -> list[str]:
+        """The pipeline executions that have not ended, less those that only wait for a
+        callback (and have for CALLBACK_QUIET): their drivers write nothing until one comes."""
+        executions: dict[str, list[Any]] = {}
+        for arn, status, modified, step_type, step_status, started, ended in self._state_watch.execute(
+            "SELECT e.arn, e.status, e.modified_at, s.type, s.status, s.started_at, s.ended_at"
+            " FROM pipeline_executions e LEFT JOIN pipeline_execution_steps s ON s.execution = e.name"
+            " WHERE e.status IN ('Executing', 'Stopping')"
+        ):
+            found = executions.setdefault(arn, [status, modified, [], []])
+            if step_status in ("Starting", "Executing"):
+                found[2].append(step_type if step_status == "Executing" else "Starting")
+            found[3] += [t for t in (started, ended) if t is not None]
+        quiet_since = time.time() - CALLBACK_QUIET
+        return [arn for arn, (status, modified, active, times) in executions.items()
+                if not (status == "Executing" and active and set(active) == {"Callback"}
+                        and max([modified, *times]) < quiet_since)]
 
     def settle(self) -> None:
         """Wait until no job runs; stop the ones a fuzzed request made long (a
@@ -692,6 +857,8 @@ class Fuzzed:
 
     def _stop_every_job(self) -> None:
         p = self.platform
+        for arn in self.running_executions():
+            p.pipelines.stop_pipeline_execution(pipeline_execution_arn=arn)
         for (name,) in self._state_watch.execute("SELECT name FROM training_tuning_jobs WHERE status = 'InProgress'"):
             p.tuning.stop_hyper_parameter_tuning_job(hyper_parameter_tuning_job_name=name)
         for kind, name in self._state_watch.execute("SELECT kind, name FROM training_jobs WHERE status = 'InProgress'"):
@@ -730,10 +897,13 @@ class Fuzzed:
         """POST ``body`` (JSON, NaN and all; or raw bytes) and hold the answer to the standard."""
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         before = self.before()
+        engine_errors = len(self.engine_errors.tracebacks)
         response = self.post(path, raw)
-        if path.split("/")[2] in JOB_SERVICES:
+        if path.split("/")[2] in SETTLED_SERVICES:
             self.settle()  # before the fingerprint: what a job it started writes is not the request's
         problem = answer_problem(response, fields=_is_object(raw))
+        if not problem and len(self.engine_errors.tracebacks) > engine_errors:
+            problem = f"the pipeline engine logged an error after it, from\n    {self.engine_errors.cause()}"
         if response.status_code >= 500 and (known := known_server_error(path, raw)):
             self.known.add(known)
             self._settled = None
@@ -810,11 +980,19 @@ def fuzz_target(module_server: Any, tmp_path_factory: pytest.TempPathFactory) ->
     # Nothing fuzzed is ever delivered: a fuzzed file subscription could append to any
     # path on the machine. Published events and messages stay in the outbox.
     module_server.platform.events.dispatcher.close()
+    # An execution waiting on a callback is heartbeated by its owner every 2 s: the
+    # platform saying it is alive, not anything a request did, and it would move the
+    # state store under every rejected request. Here, once a day (a platform that owns
+    # it is this one, which nothing else could claim it from anyway).
+    module_server.platform.pipelines.heartbeat_seconds = 86400.0
     seeds = _seed(module_server.platform, tmp_path_factory.mktemp("sinks"))
     fuzzed = Fuzzed(module_server, seeds)
     api_log = logging.getLogger("groundfog.api")
     api_log.addHandler(fuzzed.errors)
+    engine_log = logging.getLogger("groundfog.pipelines")
+    engine_log.addHandler(fuzzed.engine_errors)
     yield fuzzed
+    engine_log.removeHandler(fuzzed.engine_errors)
     api_log.removeHandler(fuzzed.errors)
     fuzzed.close()
     sys.path[:] = saved_path

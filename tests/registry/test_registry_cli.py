@@ -103,7 +103,7 @@ def test_groups_are_listed_and_described(run):
     (("registry", "register", "--group", "churn", "--model-data", MODEL_DATA, "--image", "sklearn",
       "--metrics-uri", "s3://models/none.json"), 2, "no such report"),
     (("registry", "register", "--group", "churn", "--model-data", MODEL_DATA, "--image", "sklearn", "--metadata", "x"), 2,
-     "KEY=VALUE"),
+     "NAME=VALUE"),
     (("registry", "approve", "churn/9"), 3, "does not exist"),
     (("registry", "latest-approved", "churn"), 3, "no approved version"),
     (("models", "describe", "nope"), 3, "does not exist"),

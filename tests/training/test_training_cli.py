@@ -132,7 +132,7 @@ def test_bad_requests_are_refused_with_the_field_named(run, tmp_path):
     unknown = run("training", "create", "--file", str(tmp_path / "request.json"))
     assert unknown.exit_code == 2 and "unknown key 'Algorithm'" in unknown.stderr
     pair = run("training", "create", "--entry-point", "train.py", "--hyperparameter", "c")
-    assert pair.exit_code == 2 and "--hyperparameter expects KEY=VALUE" in pair.stderr
+    assert pair.exit_code == 2 and "--hyperparameter expects NAME=VALUE" in pair.stderr
     missing = run("training", "describe", "nope")
     assert missing.exit_code == 3 and "no training job named 'nope'" in missing.stderr
     for group, body in (("training", {"TrainingJobName": "x"}), ("processing", {"ProcessingJobName": "x"}),

@@ -105,6 +105,23 @@ def parse_json_option(value: str | None, option: str) -> Any:
         ) from None
 
 
+def parse_pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    """Repeated ``NAME=VALUE`` options as a dict; the error names the option.
+
+    >>> parse_pairs(["a=1", "b=x=y"], "--env")
+    {'a': '1', 'b': 'x=y'}
+    """
+    from groundfog.core.errors import ValidationError
+
+    found: dict[str, str] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValidationError(f"{option} expects NAME=VALUE, got {item!r}", field=option)
+        found[key] = value
+    return found
+
+
 def fail(message: str, code: int = 1) -> None:
     sys.stderr.write(f"error: {message}\n")
     raise typer.Exit(code)

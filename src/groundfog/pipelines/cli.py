@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
-from groundfog.cli.common import JsonOption, command, fail, output, platform
+from groundfog.cli.common import JsonOption, command, fail, output, parse_pairs, platform
 from groundfog.core.errors import ValidationError
 
 pipelines_app = typer.Typer(help="Pipelines: DAGs of processing, training, condition and registration steps "
@@ -129,7 +129,7 @@ def start_pipeline_execution(
 ) -> None:
     """Start an execution (StartPipelineExecution) and print its ARN."""
     p = platform()
-    parameters = [{"Name": k, "Value": v} for k, v in _pairs(parameter, "--parameter").items()]
+    parameters = [{"Name": k, "Value": v} for k, v in parse_pairs(parameter, "--parameter").items()]
     started = p.pipelines.start_pipeline_execution(pipeline_name=name, pipeline_parameters=parameters,
                                                    pipeline_execution_display_name=display_name)  # fmt: skip
     _follow(p, started["PipelineExecutionArn"], wait=wait, watch=watch, as_json=as_json)
@@ -260,7 +260,7 @@ def send_step_success(
     as_json: JsonOption = False,
 ) -> None:
     """End a waiting Callback step as succeeded, with its outputs (SendPipelineExecutionStepSuccess)."""
-    outputs = [{"Name": k, "Value": v} for k, v in _pairs(output_parameter, "--output").items()]
+    outputs = [{"Name": k, "Value": v} for k, v in parse_pairs(output_parameter, "--output").items()]
     sent = platform().pipelines.send_pipeline_execution_step_success(callback_token=token, output_parameters=outputs)
     _say(sent, sent["PipelineExecutionArn"], as_json)
 
@@ -336,17 +336,6 @@ def _pipeline_from_python(path: Path, name: str | None) -> tuple[str, Any]:
 def _is_pipeline(value: Any) -> bool:
     return (not isinstance(value, type) and callable(getattr(value, "definition", None))
             and isinstance(getattr(value, "name", None), str))  # fmt: skip
-
-
-def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
-    """``["a=1", "b=x"]`` → ``{"a": "1", "b": "x"}``."""
-    found: dict[str, str] = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValidationError(f"{option} expects NAME=VALUE, got {item!r}", field=option)
-        found[key] = value
-    return found
 
 
 def _follow(p: Any, arn: str, *, wait: bool, watch: bool, as_json: bool) -> None:

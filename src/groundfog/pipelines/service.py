@@ -35,6 +35,7 @@ from groundfog.pipelines.triggers import start_from_event
 log = logging.getLogger("groundfog.pipelines")
 
 PIPELINE_NAME_MAX = 256
+MAX_VERSION = 2**31 - 1
 DEFAULT_PARALLELISM = 50
 EXECUTION_STATUSES = ("Executing", "Stopping", "Stopped", "Failed", "Succeeded")
 
@@ -161,7 +162,7 @@ class PipelinesService(DrivenService):
     def describe_pipeline(self, pipeline_name: str, pipeline_version_id: int | None = None) -> dict[str, Any]:
         """DescribePipeline (of a given version: ``pipeline_version_id``)."""
         row = self._pipeline_row(pipeline_name)
-        version = row.version if pipeline_version_id is None else int(pipeline_version_id)
+        version = row.version if pipeline_version_id is None else _version_id(pipeline_version_id)
         with self.state.read() as conn:
             document = conn.execute(sa.select(t.versions.c.definition).where(
                 t.versions.c.pipeline == row.name, t.versions.c.version == version)).scalar()  # fmt: skip
@@ -230,7 +231,7 @@ class PipelinesService(DrivenService):
         """StartPipelineExecution: parameters are checked (names, types, required ones) first."""
         self._ensure_reconciled()
         row = self._pipeline_row(pipeline_name)
-        version = row.version if pipeline_version_id is None else int(pipeline_version_id)
+        version = row.version if pipeline_version_id is None else _version_id(pipeline_version_id)
         definition = self.definition_of(row.name, version)
         values = self._parameter_values(definition, pipeline_parameters)
         limit = _parallelism(parallelism_configuration, "ParallelismConfiguration") or \
@@ -576,6 +577,17 @@ def _parallelism(config: Any, field: str) -> int | None:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 256:
         raise ValidationError(f"{field}.MaxParallelExecutionSteps must be an integer 1-256", field=field)
     return value
+
+
+def _version_id(value: Any) -> int:
+    """A PipelineVersionId: 1, 2, ... (a number the state store can hold)."""
+    try:
+        version = int(value) if not isinstance(value, bool) else 0
+    except (TypeError, ValueError, OverflowError):
+        version = 0
+    if not 1 <= version <= MAX_VERSION:
+        raise ValidationError(f"PipelineVersionId must be a version number, 1-{MAX_VERSION}", field="PipelineVersionId")
+    return version
 
 
 def _text(value: Any) -> str:

@@ -17,8 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from groundfog.cli.common import JsonOption, command, fail, output, platform
-from groundfog.core.errors import ValidationError
+from groundfog.cli.common import JsonOption, command, fail, output, parse_pairs, platform
 
 registry_app = typer.Typer(help="Model package groups, versions and approval (SageMaker Model Registry).",
                            no_args_is_help=True)  # fmt: skip
@@ -35,17 +34,6 @@ MaxResults = Annotated[int, Opt(help="At most this many, newest first (1-100).")
 GROUP_COLUMNS = ["ModelPackageGroupName", "ModelPackageGroupStatus", "CreationTime", "ModelPackageGroupDescription"]
 PACKAGE_COLUMNS = ["ModelPackageGroupName", "ModelPackageVersion", "ModelApprovalStatus", "CreationTime",
                    "ModelPackageDescription"]  # fmt: skip
-
-
-def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
-    """``["a=1", "b=x"]`` → ``{"a": "1", "b": "x"}``."""
-    out = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValidationError(f"{option} expects KEY=VALUE, got {item!r}", field=option)
-        out[key] = value
-    return out
 
 
 def _done(record: dict[str, Any], message: str, as_json: bool) -> None:
@@ -123,7 +111,7 @@ def register(
     if framework_version:
         container["FrameworkVersion"] = framework_version
     if env:
-        container["Environment"] = _pairs(env, "--env")
+        container["Environment"] = parse_pairs(env, "--env")
     spec: dict[str, Any] = {"Containers": [container]}
     for key, values in (("SupportedContentTypes", content_type), ("SupportedResponseMIMETypes", response_type),
                         ("SupportedRealtimeInferenceInstanceTypes", instance_type)):  # fmt: skip
@@ -134,7 +122,7 @@ def register(
         metrics = {"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": metrics_uri}}}
     created = platform().registry.create_model_package(
         model_package_group_name=group, inference_specification=spec, model_approval_status=approval_status,
-        model_metrics=metrics, customer_metadata_properties=_pairs(metadata, "--metadata") or None,
+        model_metrics=metrics, customer_metadata_properties=parse_pairs(metadata, "--metadata") or None,
         model_package_description=description,
         lineage={"TrainingJobArn": training_job_arn} if training_job_arn else None,
     )  # fmt: skip
@@ -215,7 +203,7 @@ def update(
     """Change a version's status, description or metadata (UpdateModelPackage)."""
     updated = platform().registry.update_model_package(
         model_package_arn=package, model_approval_status=status, approval_description=approval_description,
-        customer_metadata_properties=_pairs(metadata, "--metadata") or None,
+        customer_metadata_properties=parse_pairs(metadata, "--metadata") or None,
         customer_metadata_properties_to_remove=remove_metadata or None, model_package_description=description,
     )  # fmt: skip
     _done(updated, f"Updated {updated['ModelPackageArn']}", as_json)
@@ -252,7 +240,7 @@ def create_model(
     if model_data is not None:
         container["ModelDataUrl"] = model_data
     if env:
-        container["Environment"] = _pairs(env, "--env")
+        container["Environment"] = parse_pairs(env, "--env")
     created = platform().registry.create_model(model_name=name, primary_container=container, execution_role_arn=role_arn)
     _done(created, created["ModelArn"], as_json)
 

@@ -19,9 +19,6 @@ from groundfog.registry.tables import groups, packages
 from groundfog.registry.validation import (
     parse_description,
     parse_group_name,
-    parse_max_results,
-    parse_name_contains,
-    parse_sort,
     parse_tags,
 )
 
@@ -65,15 +62,7 @@ class GroupOperations(RegistryBase):
         sort_order: str = "Descending",
     ) -> dict[str, Any]:
         """Groups, newest first by default (ListModelPackageGroups)."""
-        contains = parse_name_contains(name_contains)
-        limit = parse_max_results(max_results)
-        key, descending = parse_sort(sort_by, sort_order)
-        column = groups.c.name if key == "Name" else groups.c.created_at
-        query = sa.select(groups).order_by(column.desc() if descending else column.asc(), groups.c.name).limit(limit)
-        if contains:
-            query = query.where(groups.c.name.contains(contains, autoescape=True))
-        with self.state.read() as conn:
-            rows = conn.execute(query).all()
+        rows = self._named_rows(groups, name_contains, max_results, sort_by, sort_order)
         return {"ModelPackageGroupSummaryList": [_describe(r) for r in rows]}
 
     @operation

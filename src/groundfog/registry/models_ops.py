@@ -26,10 +26,7 @@ from groundfog.registry.tables import models
 from groundfog.registry.shapes import parse_model_container
 from groundfog.registry.validation import (
     parse_execution_role,
-    parse_max_results,
-    parse_name_contains,
     parse_package_name,
-    parse_sort,
     parse_tags,
 )
 
@@ -135,15 +132,7 @@ class ModelOperations(RegistryBase):
         sort_order: str = "Descending",
     ) -> dict[str, Any]:
         """Models, newest first by default (ListModels)."""
-        contains = parse_name_contains(name_contains)
-        limit = parse_max_results(max_results)
-        key, descending = parse_sort(sort_by, sort_order)
-        column = models.c.name if key == "Name" else models.c.created_at
-        query = sa.select(models).order_by(column.desc() if descending else column.asc(), models.c.name).limit(limit)
-        if contains:
-            query = query.where(models.c.name.contains(contains, autoescape=True))
-        with self.state.read() as conn:
-            rows = conn.execute(query).all()
+        rows = self._named_rows(models, name_contains, max_results, sort_by, sort_order)
         return {"Models": [{"ModelName": r.name, "ModelArn": r.arn, "CreationTime": utc_datetime(r.created_at)} for r in rows]}
 
     @operation

@@ -64,17 +64,6 @@ def _request_file(
     return request
 
 
-def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
-    """``["a=1", "b=x"]`` → ``{"a": "1", "b": "x"}``."""
-    out = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValidationError(f"{option} expects KEY=VALUE, got {item!r}", field=option)
-        out[key] = value
-    return out
-
-
 def _typed(text: str) -> Any:
     """A hyperparameter's value as JSON where it parses (``100``, ``0.1``, ``true``), else text."""
     try:

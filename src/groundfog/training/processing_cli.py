@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from groundfog.cli.common import JsonOption, command, output, platform
+from groundfog.cli.common import JsonOption, command, output, parse_pairs, platform
 from groundfog.core.errors import ValidationError
 from groundfog.training.jobs_cli import (
     add_job_commands,
@@ -23,7 +23,6 @@ from groundfog.training.jobs_cli import (
     JobKind,
     Opt,
     Wait,
-    _pairs,
     _request_file,
 )
 from groundfog.training.sdk import Job
@@ -103,7 +102,7 @@ def create_processing_job(
         inputs = [_input_spec(item) for item in input_ or []]
         outputs = [_output_spec(item) for item in output_ or []]
         settings = {"image_uri": image, "instance_type": instance_type, "instance_count": instance_count,
-                    "env": _pairs(env, "--env"), "max_runtime_in_seconds": max_runtime, "platform": p}  # fmt: skip
+                    "env": parse_pairs(env, "--env"), "max_runtime_in_seconds": max_runtime, "platform": p}  # fmt: skip
         if code is not None:
             script = ScriptProcessor(command=shlex.split(command_), **settings)
             script.run(code=code, inputs=inputs, outputs=outputs, arguments=arguments, wait=False, job_name=name)

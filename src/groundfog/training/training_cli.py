@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from groundfog.cli.common import JsonOption, command, output, platform
+from groundfog.cli.common import JsonOption, command, output, parse_pairs, platform
 from groundfog.training.jobs_cli import (
     add_job_commands,
     report_created,
@@ -22,7 +22,6 @@ from groundfog.training.jobs_cli import (
     Name,
     Opt,
     Wait,
-    _pairs,
     _request_file,
     _typed,
 )
@@ -97,10 +96,10 @@ def create_training_job(
             entry_point=entry_point, source_dir=source_dir, framework=framework, instance_type=instance_type,
             instance_count=instance_count, output_path=output_path, use_spot_instances=spot, max_run=max_run,
             max_wait=max_wait, checkpoint_s3_uri=checkpoint_s3_uri, platform=p,
-            hyperparameters={k: _typed(v) for k, v in _pairs(hyperparameter, "--hyperparameter").items()},
-            metric_definitions=[{"Name": k, "Regex": v} for k, v in _pairs(metric, "--metric").items()] or None,
+            hyperparameters={k: _typed(v) for k, v in parse_pairs(hyperparameter, "--hyperparameter").items()},
+            metric_definitions=[{"Name": k, "Regex": v} for k, v in parse_pairs(metric, "--metric").items()] or None,
         )  # fmt: skip
-        estimator.fit(_pairs(channel, "--channel") or None, wait=False, job_name=name)
+        estimator.fit(parse_pairs(channel, "--channel") or None, wait=False, job_name=name)
         job = estimator.latest_training_job
     report_created(job, TRAINING, wait, as_json)
 

@@ -171,13 +171,37 @@ def _handler_of(fn: Callable[..., Any]) -> tuple[str, str | None]:
     return f"{module}:{qualname}", None if root in installed else str(root)
 
 
-class FunctionStep(Step):
+class _StepWithOutputs(Step):
+    """A step whose ``inputs`` are its arguments and whose declared ``outputs`` come back.
+
+    ``cache_config`` is accepted, as SageMaker's SDK accepts it here, and not sent: only
+    job steps are cached."""
+
+    _outputs_alias = True
+
+    def __init__(
+        self, name: str, inputs: dict[str, Any] | None, outputs: Sequence[FunctionOutput] | None,
+        display_name: str | None, description: str | None, cache_config: CacheConfig | None,
+        depends_on: Sequence[Step | str] | None,
+    ) -> None:  # fmt: skip
+        super().__init__(name, display_name, description, depends_on)
+        self.inputs = dict(inputs or {})
+        self.outputs = _bound_outputs(name, outputs)
+        self.cache_config = cache_config
+
+    def _arguments(self, context: BuildContext) -> dict[str, Any]:
+        return self.inputs
+
+    def _extras(self, context: BuildContext) -> dict[str, Any]:
+        return {"OutputParameters": [o.to_request() for o in self.outputs]}
+
+
+class FunctionStep(_StepWithOutputs):
     """Call ``function`` with ``inputs`` (a dict; values may be pipeline variables) as its
     event; the dict it returns gives the declared ``outputs`` (``FunctionOutput``), read
     as ``step.properties.Outputs[name]`` (or the output object itself)."""
 
     step_type = StepTypeEnum.LAMBDA
-    _outputs_alias = True
 
     def __init__(
         self,
@@ -193,23 +217,12 @@ class FunctionStep(Step):
         cache_config: CacheConfig | None = None,
         depends_on: Sequence[Step | str] | None = None,
     ) -> None:
-        super().__init__(name, display_name, description, depends_on)
+        super().__init__(name, inputs, outputs, display_name, description, cache_config, depends_on)
         self.function = function
         self.target = function_target(function, code_path=code_path, function_name=function_name)
-        self.inputs = dict(inputs or {})
-        self.outputs = _bound_outputs(name, outputs)
-        self.cache_config = cache_config
-
-    def _arguments(self, context: BuildContext) -> dict[str, Any]:
-        return self.inputs
 
     def _extras(self, context: BuildContext) -> dict[str, Any]:
-        extras: dict[str, Any] = {}
-        if self.cache_config is not None:
-            extras["CacheConfig"] = self.cache_config.to_request()
-        extras["FunctionArn"] = self.target.arn
-        extras["OutputParameters"] = [o.to_request() for o in self.outputs]
-        return extras
+        return {"FunctionArn": self.target.arn, **super()._extras(context)}
 
 
 class Lambda:
@@ -271,13 +284,12 @@ class LambdaStep(FunctionStep):
         self.lambda_func = lambda_func
 
 
-class CallbackStep(Step):
+class CallbackStep(_StepWithOutputs):
     """Wait until a ``SendPipelineExecutionStepSuccess`` (or ``...Failure``) reports back on
     this step, with values for its ``outputs``. ``topic_arn`` names a groundfog topic that
     gets the callback message (its token and ``inputs``); ``sqs_queue_url`` is accepted."""
 
     step_type = StepTypeEnum.CALLBACK
-    _outputs_alias = True
 
     def __init__(
         self,
@@ -292,21 +304,12 @@ class CallbackStep(Step):
         *,
         topic_arn: str | None = None,
     ) -> None:
-        super().__init__(name, display_name, description, depends_on)
+        super().__init__(name, inputs, outputs, display_name, description, cache_config, depends_on)
         self.sqs_queue_url = sqs_queue_url
         self.topic_arn = topic_arn
-        self.inputs = dict(inputs or {})
-        self.outputs = _bound_outputs(name, outputs)
-        self.cache_config = cache_config
-
-    def _arguments(self, context: BuildContext) -> dict[str, Any]:
-        return self.inputs
 
     def _extras(self, context: BuildContext) -> dict[str, Any]:
-        extras: dict[str, Any] = {}
-        if self.cache_config is not None:
-            extras["CacheConfig"] = self.cache_config.to_request()
-        extras["OutputParameters"] = [o.to_request() for o in self.outputs]
+        extras = super()._extras(context)
         if self.topic_arn is not None:
             extras["TopicArn"] = self.topic_arn
         if self.sqs_queue_url is not None:
