@@ -148,3 +148,28 @@ def test_server_refuses_non_loopback_without_token():
     check_bind("0.0.0.0", "token")
     check_bind("127.0.0.1", None)
     check_bind("::1", None)
+
+
+def test_a_wait_without_timeout_over_http_returns_within_the_cap(tmp_path, monkeypatch):
+    """A WaitFor* request holds a server thread for at most MAX_HTTP_WAIT_SECONDS; the
+    remote SDK asks again until the job ends."""
+    from fastapi.testclient import TestClient
+
+    from groundfog import Platform
+    from groundfog.api import operations
+    from groundfog.api.app import create_app
+
+    monkeypatch.setattr(operations, "MAX_HTTP_WAIT_SECONDS", 0.5)
+    with Platform(home=tmp_path / "home") as p:
+        p.pipelines.upsert_pipeline(pipeline_name="gate", pipeline_definition={
+            "Steps": [{"Name": "Gate", "Type": "Callback", "Arguments": {}}]})
+        arn = p.pipelines.start_pipeline_execution(pipeline_name="gate")["PipelineExecutionArn"]
+        client = TestClient(create_app(p))
+        import time
+
+        for body in ({"pipeline_execution_arn": arn}, {"pipeline_execution_arn": arn, "timeout": 1e9}):
+            started = time.monotonic()
+            response = client.post("/api/pipelines/WaitForPipelineExecution", json=body)
+            assert response.status_code == 200 and response.json()["PipelineExecutionStatus"] == "Executing"
+            assert time.monotonic() - started < 5
+        p.pipelines.stop_pipeline_execution(pipeline_execution_arn=arn)

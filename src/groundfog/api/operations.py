@@ -10,6 +10,7 @@ would otherwise meet only when a query or an encoder fails.
 from __future__ import annotations
 
 import inspect
+import math
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -38,13 +39,23 @@ def request_model(service_name: str, op_name: str, method: Callable[..., Any]) -
     )
 
 
-def _endpoint(method: Callable[..., Any], model: type) -> Callable[..., Any]:
+# How long one HTTP request may wait in a WaitFor* operation: a request without a
+# timeout must not hold a server thread for a whole job. The remote SDK asks again.
+MAX_HTTP_WAIT_SECONDS = 60.0
+
+
+def _endpoint(method: Callable[..., Any], model: type, op_name: str) -> Callable[..., Any]:
     has_required = any(f.is_required() for f in model.model_fields.values())  # type: ignore[attr-defined]
+    waits = op_name.startswith("WaitFor") and "timeout" in model.model_fields  # type: ignore[attr-defined]
 
     def endpoint(body: Any = Body(...) if has_required else Body(None)) -> Any:
         kwargs = {} if body is None else {name: getattr(body, name) for name in body.model_fields_set}
         for name, value in kwargs.items():
             check_text(value, name)
+        if waits:
+            asked = kwargs.get("timeout")
+            asked = MAX_HTTP_WAIT_SECONDS if asked is None or not math.isfinite(asked) else float(asked)
+            kwargs["timeout"] = max(0.0, min(asked, MAX_HTTP_WAIT_SECONDS))
         return to_jsonable(method(**kwargs))
 
     endpoint.__annotations__ = {"body": model if has_required else model | None}
@@ -58,7 +69,7 @@ def operations_router(service_name: str, service: Service) -> APIRouter:
         model = request_model(service_name, op_name, method)
         router.add_api_route(
             f"/{op_name}",
-            _endpoint(method, model),
+            _endpoint(method, model, op_name),
             methods=["POST"],
             name=f"{service_name}.{op_name}",
             summary=(inspect.getdoc(method) or op_name).splitlines()[0],
