@@ -20,7 +20,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from groundfog.core.owners import owner_alive, owner_token
+from groundfog.core.leases import claim_lease, lease_lost
+from groundfog.core.owners import owner_token
 from groundfog.core.service import Service
 
 log = logging.getLogger("groundfog.jobs")
@@ -97,20 +98,12 @@ class DrivenService(Service, ABC):
             rows = list(conn.execute(sa.select(t).where(*self._scope(), t.c.status.in_(self.active_statuses))))
         claimed = []
         for row in rows:
-            if row.owner == self.owner:
+            if not lease_lost(row.owner, row.heartbeat_at, me=self.owner, now=now, stale_seconds=self.stale_seconds):
                 continue
-            quiet = now - (row.heartbeat_at or 0) > self.stale_seconds
-            if row.owner is not None and owner_alive(row.owner) is not False and not quiet:
-                continue
-            seen_owner = t.c.owner.is_(None) if row.owner is None else t.c.owner == row.owner
-            seen_beat = t.c.heartbeat_at.is_(None) if row.heartbeat_at is None else t.c.heartbeat_at == row.heartbeat_at
             with self.state.write() as conn:
-                done = conn.execute(
-                    t.update()
-                    .where(*self._scope(), t.c.name == row.name, seen_owner, seen_beat)
-                    .values(owner=self.owner, heartbeat_at=now)
-                )
-            if done.rowcount == 1:
+                won = claim_lease(conn, t, *self._scope(), t.c.name == row.name, owner=row.owner,
+                                  heartbeat_at=row.heartbeat_at, me=self.owner, now=now)  # fmt: skip
+            if won:
                 log.info("resuming %s job %s (its owner is gone)", self.name, row.name)
                 claimed.append(row.name)
                 self._drive(row.name)

@@ -15,11 +15,9 @@ operations (submit, describe, stop, wait...) on top.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,19 +27,12 @@ import sqlalchemy as sa
 from groundfog.core.clock import Clock
 from groundfog.core.config import Config
 from groundfog.core.errors import ResourceNotFound, ValidationError
-from groundfog.core.executors import (
-    BOOT_ID,
-    EXIT_STATUS_FILE,
-    HOST,
-    Executor,
-    Outcome,
-    load_executor,
-    process_alive,
-    process_start_ticks,
-)
+from groundfog.core.executors import EXIT_STATUS_FILE, Executor, Outcome, load_executor
 from groundfog.core.failure_reason import LOST, NEVER_STARTED, failure_reason_from_log
 from groundfog.core.job_models import ACTIVE, TERMINAL, Job, Listener, with_transition
 from groundfog.core.job_tables import job_from_row, jobs_table, lock_job_row
+from groundfog.core.leases import claim_lease, lease_lost
+from groundfog.core.owners import owner_token
 from groundfog.core.service import Service
 from groundfog.core.state import StateStore
 
@@ -63,10 +54,9 @@ class JobSupervisor(Service):
 
     def __init__(self, *, config: Config, state: StateStore, clock: Clock) -> None:
         super().__init__(config=config, state=state, clock=clock)
-        # host:boot:pid:start:nonce, so a runner on the same host can tell that the
+        # A token naming this process, so a runner on the same host can tell that the
         # owner's process is gone without waiting for its heartbeat to go stale.
-        me = os.getpid()
-        self.owner = f"{HOST}:{BOOT_ID}:{me}:{process_start_ticks(me)}:{uuid.uuid4().hex[:12]}"
+        self.owner = owner_token()
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._generation = 0
@@ -161,7 +151,6 @@ class JobSupervisor(Service):
         except OSError as exc:
             finished = self._finish(job.id, Outcome(lost=True, reason=f"could not start the job's process: {exc}"))
             return finished or self._get(job.id)
-        now = self.clock.time()
         with self.state.write() as conn:
             row = lock_job_row(conn, job.id)
             values: dict[str, Any] = {
@@ -319,20 +308,14 @@ class JobSupervisor(Service):
         executor = executor or self._executor_or_none(job.executor)
         if executor is not None and not executor.observes(job):
             return silent > self.host_lost_seconds
-        return job.owner is None or silent > self.stale_seconds or _owner_dead(job.owner)
+        return lease_lost(job.owner, job.heartbeat_at, me=self.owner, now=now, stale_seconds=self.stale_seconds)
 
     def _claim(self, job: Job, now: float) -> bool:
         """Take ownership iff nobody changed owner or heartbeat since we looked."""
         t = jobs_table
-        seen_owner = t.c.owner.is_(None) if job.owner is None else t.c.owner == job.owner
-        seen_beat = t.c.heartbeat_at.is_(None) if job.heartbeat_at is None else t.c.heartbeat_at == job.heartbeat_at
         with self.state.write() as conn:
-            result = conn.execute(
-                t.update()
-                .where(t.c.id == job.id, t.c.status.in_(ACTIVE), seen_owner, seen_beat)
-                .values(owner=self.owner, heartbeat_at=now)
-            )
-        return result.rowcount == 1
+            return claim_lease(conn, t, t.c.id == job.id, t.c.status.in_(ACTIVE), owner=job.owner,
+                               heartbeat_at=job.heartbeat_at, me=self.owner, now=now)  # fmt: skip
 
     def _ensure_reconciled(self) -> None:
         if not self._reconciled:
@@ -371,17 +354,3 @@ class JobSupervisor(Service):
         with self._changed:
             self._generation += 1
             self._changed.notify_all()
-
-
-def _owner_dead(owner: str) -> bool:
-    """True if ``owner`` names a process on this host that no longer runs."""
-    parts = owner.rsplit(":", 4)
-    if len(parts) != 5 or parts[0] != HOST:
-        return False
-    host, boot, pid, start, _nonce = parts
-    if boot != BOOT_ID:
-        return True  # this machine rebooted since
-    try:
-        return not process_alive(int(pid), None if start == "None" else int(start))
-    except ValueError:
-        return False
