@@ -5,7 +5,9 @@ The standard every response is held to: a success, or a typed 4xx whose JSON bod
 named field), and a rejected request changes nothing, neither the state store nor
 the object store. Four generators feed it, against one server per test module
 (SQLite, background loops not started, so nothing is ever delivered anywhere; jobs do
-run, a trivial script each, and the fuzzers wait for them to end, see ``Fuzzed.settle``):
+run, a trivial script each, and pipeline executions, of function, condition, fail and
+callback steps; the fuzzers wait for them to end, or to wait on a callback, see
+``Fuzzed.settle``; and an error the pipeline engine logs meanwhile fails the request):
 
 - schemathesis, from the served ``/openapi.json``: the right field names with random
   values (positive cases) and schema violations (negative cases);
@@ -163,7 +165,7 @@ HOSTILE_TEXT = [
     "fuzz-pipeline", "doomed-pipeline", "arn:groundfog:pipelines:local:000000000000:pipeline/fuzz-pipeline",
     "arn:groundfog:pipelines:local:000000000000:pipeline/fuzz-pipeline/execution/",
     "arn:groundfog:pipelines:local:000000000000:pipeline/fuzz-pipeline/execution/000000000000",
-    "arn:groundfog:events:local:000000000000:function/fuzz-pl-fn", "Parameters.", "Parameters.Wait",
+    "Parameters.", "Parameters.Wait",
     "Parameters.Threshold", "Parameters.Nope", "Execution.", "Execution.PipelineExecutionId",
     "Execution.CurrentDateTime", "Steps.", "Steps.Compute", "Steps.Compute.", "Steps.Compute.OutputParameters['y']",
     "Steps.Compute.OutputParameters[99999999999999999999]", "Steps.Compute.OutputParameters['", "Steps.Compute..y",
@@ -544,14 +546,15 @@ def _seed_pipelines(platform: Any, sink: Path) -> dict[str, dict]:
     """Pipelines, and executions of "fuzz-pipeline": one Failed (to retry and describe)
     and four waiting on their callback step: one to stop, one for each Send*, and one
     that nothing aims at, so that "fuzz-pipeline" always has a running execution and
-    no fuzzed DeletePipeline can take it from the other seeds."""
-    from groundfog.events.routing import topic_arn
-
+    no fuzzed DeletePipeline can take it from the other seeds. Their function and topic
+    are named nowhere in the hostile values: the events and topics fuzzers cannot
+    delete them from under the pipelines."""
     pl = platform.pipelines
     (sink / "fuzz_pipeline_fns.py").write_bytes(PIPELINE_FUNCTIONS)
     function = platform.events.create_function(name="fuzz-pl-fn", handler="fuzz_pipeline_fns:compute",
                                                code_path=str(sink)).function_arn
-    document = _pipeline_definition(function, topic_arn("fuzz-topic"))
+    topic = platform.topics.create_topic(name="fuzz-pl-topic").topic_arn
+    document = _pipeline_definition(function, topic)
     for name in ("fuzz-pipeline", "fuzz-updated", "doomed-pipeline"):
         pl.create_pipeline(pipeline_name=name, pipeline_definition=document)
 
@@ -811,6 +814,11 @@ class Fuzzed:
     # rather than a weaker comparison of job-table keys. It also makes the Wait* operations
     # safe to fuzz with any timeout (a day, or none at all: wait until the end): every
     # job they can name has ended, so they answer at once.
+    # Pipeline executions are waited for the same way, but one whose only running steps
+    # are callbacks waits for a request that may never come: once it has been still for
+    # CALLBACK_QUIET it counts as settled (its driver wakes, reads and writes nothing, and
+    # its heartbeat is slowed, see fuzz_target). WaitForPipelineExecution aims at an
+    # execution that has ended; no hostile value names one that waits.
 
     def running(self) -> list[str]:
         """The jobs that have not ended and the job drivers still alive, by name."""
@@ -822,25 +830,30 @@ class Fuzzed:
         ).fetchall()
         drivers = [f"{service} driver {name}" for service in JOB_SERVICES
                    for name, thread in list(getattr(self.platform, service)._drivers.items()) if thread.is_alive()]
-        return [row[0] for row in rows] + drivers + [f"pipeline execution {arn}" for arn in self.running_executions()]
+        executions, waiting = self.pipeline_executions()
+        # A driver writes an execution's last event after its status: it runs until it returns.
+        drivers += [f"pipelines driver {name}" for name, thread in list(self.platform.pipelines._drivers.items())
+                    if thread.is_alive() and name not in waiting]
+        return [row[0] for row in rows] + drivers + [f"pipeline execution {arn}" for arn in executions]
 
-    def running_executions(self) -> list[str]:
-        """The pipeline executions that have not ended, less those that only wait for a
-        callback (and have for CALLBACK_QUIET): their drivers write nothing until one comes."""
+    def pipeline_executions(self) -> tuple[list[str], set[str]]:
+        """The ARNs of the pipeline executions that have not ended, less those that only
+        wait for a callback (and have for CALLBACK_QUIET: their drivers write nothing until
+        one comes); and the ids of those."""
         executions: dict[str, list[Any]] = {}
-        for arn, status, modified, step_type, step_status, started, ended in self._state_watch.execute(
-            "SELECT e.arn, e.status, e.modified_at, s.type, s.status, s.started_at, s.ended_at"
+        for name, arn, status, modified, step_type, step_status, started, ended in self._state_watch.execute(
+            "SELECT e.name, e.arn, e.status, e.modified_at, s.type, s.status, s.started_at, s.ended_at"
             " FROM pipeline_executions e LEFT JOIN pipeline_execution_steps s ON s.execution = e.name"
             " WHERE e.status IN ('Executing', 'Stopping')"
         ):
-            found = executions.setdefault(arn, [status, modified, [], []])
+            found = executions.setdefault(name, [arn, status, [], [modified]])
             if step_status in ("Starting", "Executing"):
                 found[2].append(step_type if step_status == "Executing" else "Starting")
             found[3] += [t for t in (started, ended) if t is not None]
         quiet_since = time.time() - CALLBACK_QUIET
-        return [arn for arn, (status, modified, active, times) in executions.items()
-                if not (status == "Executing" and active and set(active) == {"Callback"}
-                        and max([modified, *times]) < quiet_since)]
+        waiting = {name for name, (_, status, active, times) in executions.items()
+                   if status == "Executing" and active and set(active) == {"Callback"} and max(times) < quiet_since}
+        return [arn for name, (arn, *_) in executions.items() if name not in waiting], waiting
 
     def settle(self) -> None:
         """Wait until no job runs; stop the ones a fuzzed request made long (a
@@ -857,7 +870,7 @@ class Fuzzed:
 
     def _stop_every_job(self) -> None:
         p = self.platform
-        for arn in self.running_executions():
+        for arn in self.pipeline_executions()[0]:
             p.pipelines.stop_pipeline_execution(pipeline_execution_arn=arn)
         for (name,) in self._state_watch.execute("SELECT name FROM training_tuning_jobs WHERE status = 'InProgress'"):
             p.tuning.stop_hyper_parameter_tuning_job(hyper_parameter_tuning_job_name=name)

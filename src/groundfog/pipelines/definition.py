@@ -147,6 +147,8 @@ def _parameters(raw: Any) -> dict[str, Parameter]:
             raise ValidationError(f"{where} ({name}): Type {kind!r} is not one of {', '.join(PARAMETER_TYPES)}",
                                   field=where)  # fmt: skip
         enum = item.get("EnumValues") or ()
+        if not isinstance(enum, (list, tuple)):
+            raise ValidationError(f"{where} ({name}): EnumValues must be a list of values", field=f"{where}.EnumValues")
         default = item["DefaultValue"] if "DefaultValue" in item else _NO_DEFAULT
         if default is not _NO_DEFAULT:
             default = coerce_parameter(name, kind, default, f"{where}.DefaultValue")
@@ -182,7 +184,7 @@ def coerce_parameter(name: str, kind: str, value: Any, where: str) -> Any:
         if not math.isfinite(number):
             raise ValueError
         return number
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond any float
         raise ValidationError(f"parameter {name!r} is a {kind}; {value!r} is not one ({where})", field=where) from None
 
 
@@ -235,22 +237,23 @@ def _options(step: Step, where: str) -> None:
             expire = cache.get("ExpireAfter")
             step.cache_seconds = math.inf if expire is None else duration_seconds(expire, f"{where}.CacheConfig.ExpireAfter")
     step.retry_policies = tuple(_retry(p, f"{where}.RetryPolicies[{i}]", label)
-                                for i, p in enumerate(raw.get("RetryPolicies") or []))  # fmt: skip
-    for i, pf in enumerate(raw.get("PropertyFiles") or []):
+                                for i, p in enumerate(_listed(raw, "RetryPolicies", where, label)))  # fmt: skip
+    for i, pf in enumerate(_listed(raw, "PropertyFiles", where, label)):
         here = f"{where}.PropertyFiles[{i}]"
         if step.type != "Processing":
             raise ValidationError(f"{label}: only Processing steps have PropertyFiles", field=here)
         if not isinstance(pf, dict) or not all(isinstance(pf.get(k), str) and pf.get(k)
                                                for k in ("PropertyFileName", "OutputName", "FilePath")):  # fmt: skip
             raise ValidationError(f"{label}: {here} needs PropertyFileName, OutputName and FilePath", field=here)
-        outputs = [o.get("OutputName") for o in
-                   ((step.arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []) if isinstance(o, dict)]  # fmt: skip
+        config = step.arguments.get("ProcessingOutputConfig")
+        listed = config.get("Outputs") if isinstance(config, dict) else None
+        outputs = [o.get("OutputName") for o in listed if isinstance(o, dict)] if isinstance(listed, list) else []
         if pf["OutputName"] not in outputs:
             raise ValidationError(
                 f"{label}: property file {pf['PropertyFileName']!r} names output {pf['OutputName']!r}, "
                 f"which is not one of the step's outputs {outputs}", field=here)  # fmt: skip
         step.property_files[pf["PropertyFileName"]] = (pf["OutputName"], pf["FilePath"])
-    for i, out in enumerate(raw.get("OutputParameters") or []):
+    for i, out in enumerate(_listed(raw, "OutputParameters", where, label)):
         here = f"{where}.OutputParameters[{i}]"
         if step.type not in ("Lambda", "Callback"):
             raise ValidationError(f"{label}: only Lambda and Callback steps have OutputParameters", field=here)
@@ -267,6 +270,13 @@ def _options(step: Step, where: str) -> None:
         step.arguments = {**step.arguments, "ErrorMessage": ""}
 
 
+def _listed(raw: dict[str, Any], key: str, where: str, label: str) -> list[Any]:
+    value = raw.get(key) or []
+    if not isinstance(value, list):
+        raise ValidationError(f"{label}: {key} must be a list", field=f"{where}.{key}")
+    return value
+
+
 def _retry(raw: Any, where: str, label: str) -> RetryPolicy:
     if not isinstance(raw, dict):
         raise ValidationError(f"{label}: {where} must be an object", field=where)
@@ -280,7 +290,7 @@ def _retry(raw: Any, where: str, label: str) -> RetryPolicy:
             None if raw.get("MaxAttempts") is None else int(raw["MaxAttempts"]),
             None if raw.get("ExpireAfterMin") is None else float(raw["ExpireAfterMin"]),
         )  # fmt: skip
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValidationError(f"{label}: {where} has a non-numeric setting", field=where) from None
     if not 1 <= policy.interval_seconds <= 43200 or not 1.0 <= policy.backoff_rate <= 10.0:
         raise ValidationError(f"{label}: {where} IntervalSeconds must be 1-43200 and BackoffRate 1-10", field=where)
@@ -296,6 +306,8 @@ def duration_seconds(text: Any, where: str) -> float:
     m = _DURATION.match(text) if isinstance(text, str) else None
     if m is None or text in ("P", "PT") or text.endswith("T"):
         raise ValidationError(f"{where}: {text!r} is not an ISO-8601 duration like P30D or PT1H", field=where)
+    if any(len(v or "") > 9 for v in m.groupdict().values()):
+        raise ValidationError(f"{where}: {text[:40]!r} is too long a duration (at most 9 digits a part)", field=where)
     g = {k: int(v or 0) for k, v in m.groupdict().items()}
     days = g["y"] * 365 + g["mo"] * 30 + g["w"] * 7 + g["d"]
     return float(days * 86400 + g["h"] * 3600 + g["mi"] * 60 + g["s"])
@@ -326,6 +338,10 @@ def _link(step: Step, steps: dict[str, Step], parameters: dict[str, Parameter]) 
             raise ValidationError(f"{label} references unknown step {ref.name!r} (at {ref.where})", field=ref.where)
         if ref.name == step.name:
             raise ValidationError(f"{label} references its own properties (at {ref.where})", field=ref.where)
+        if ref.path[:1] == ("PropertyFiles",) and len(ref.path) != 2:
+            raise ValidationError(f"{label} reads {'.'.join(map(str, ref.path))!r} of step {ref.name!r}: a property file "
+                                  f"is read as Steps.<step>.PropertyFiles.<name>, in a Std:JsonGet (at {ref.where})",
+                                  field=ref.where)  # fmt: skip
         if ref.path[:1] == ("PropertyFiles",) and ref.path[1] not in steps[ref.name].property_files:
             raise ValidationError(
                 f"{label} reads property file {ref.path[1]!r} of step {ref.name!r}, which declares "

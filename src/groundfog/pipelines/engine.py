@@ -271,8 +271,10 @@ class ExecutionDriver:
     def _training_lineage(self, arguments: Any) -> dict[str, str]:
         """The training job whose model a RegisterModel step registers, when one of this
         execution's steps produced it."""
-        urls = {c.get("ModelDataUrl") for c in ((arguments.get("InferenceSpecification") or {}).get("Containers") or [])
-                if isinstance(c, dict)}  # fmt: skip
+        # Resolved arguments: any JSON at all until the registry has checked them.
+        spec = arguments.get("InferenceSpecification")
+        containers = spec.get("Containers") if isinstance(spec, dict) else None
+        urls = [c.get("ModelDataUrl") for c in containers if isinstance(c, dict)] if isinstance(containers, list) else []
         for row in self.rows.values():
             artifacts = (row.properties or {}).get("ModelArtifacts", {}).get("S3ModelArtifacts")
             if row.type == "Training" and artifacts in urls:

@@ -104,8 +104,9 @@ def references(value: Any, where: str) -> Iterator[Reference]:
             return
         if set(value) == {"Std:Join"}:
             join = value["Std:Join"]
-            if not isinstance(join, dict) or not isinstance(join.get("Values"), list):
-                raise ValidationError(f"{where}: Std:Join needs On and a list of Values", field=where)
+            if not isinstance(join, dict) or not isinstance(join.get("Values"), list) \
+                    or not isinstance(join.get("On", ""), str):
+                raise ValidationError(f"{where}: Std:Join needs On (text) and a list of Values", field=where)
             for i, item in enumerate(join["Values"]):
                 yield from references(item, f"{where}.Std:Join.Values[{i}]")
             return

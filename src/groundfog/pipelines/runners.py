@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from groundfog.core.errors import AlreadyExists, Conflict, GroundfogError, ResourceInUse, ResourceNotFound
+from groundfog.core.errors import AlreadyExists, Conflict, GroundfogError, ResourceInUse, ResourceNotFound, ValidationError
 from groundfog.core.serialize import to_jsonable
 from groundfog.pipelines.definition import Step, coerce_parameter
 
@@ -74,8 +74,11 @@ def with_default_outputs(step: Step, arguments: dict[str, Any], pipeline: str, d
     the resolved arguments, so that identical steps (cache hits) share one location."""
     base = f"s3://{DEFAULT_BUCKET}/pipelines/{pipeline}/{step.name}/{digest[:16]}"
     args = json.loads(json.dumps(arguments))
+    # Resolved arguments: any JSON at all until the job service has checked them.
     if step.type == "Processing":
-        for out in (args.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
+        config = args.get("ProcessingOutputConfig")
+        outputs = config.get("Outputs") if isinstance(config, dict) else None
+        for out in outputs if isinstance(outputs, list) else []:
             if isinstance(out, dict) and isinstance(out.get("S3Output"), dict) and not out["S3Output"].get("S3Uri"):
                 out["S3Output"]["S3Uri"] = f"{base}/{out.get('OutputName', 'output')}"
     elif step.type == "Training":
@@ -102,6 +105,8 @@ class Runners:
     def create_job(self, step: Step, name: str, arguments: dict[str, Any], tags: list[dict[str, str]]) -> str:
         """Create the step's job (or find it, when a previous driver already did); its ARN."""
         kwargs = {snake(k): v for k, v in arguments.items() if k not in IGNORED_KEYS}
+        if not isinstance(kwargs.get("tags") or [], list):
+            raise ValidationError("Tags must be a list of {Key, Value}", field="Tags")
         kwargs["tags"] = [*(kwargs.get("tags") or []), *tags]
         s = self.service
         if f"s3://{DEFAULT_BUCKET}/" in json.dumps(arguments):
