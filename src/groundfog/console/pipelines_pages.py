@@ -147,8 +147,11 @@ def _edge(start: tuple[float, float], end: tuple[float, float], label: str | Non
           upstream: str, downstream: str) -> str:  # fmt: skip
     (x1, y1), (x2, y2) = start, end
     bend = (x2 - x1) / 2
+    # An edge that skips a level arcs over the boxes between instead of running behind them.
+    lift = (BOX_HEIGHT / 2 + 8) * 4 / 3 if x2 - x1 > GAP_X + 1 else 0.0
+    c1y, c2y = y1 - lift, y2 - lift
     dash = "" if taken else ' stroke-dasharray="4 3"'
-    path = (f'<path class="edge" d="M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}" '
+    path = (f'<path class="edge" d="M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{c1y:.1f} {x2 - bend:.1f},{c2y:.1f} {x2:.1f},{y2:.1f}" '
             f'fill="none" stroke="#8a99a8" stroke-width="1.4"{dash} marker-end="url(#arrow)">'
             f"<title>{escape(upstream)} \u2192 {escape(downstream)}</title></path>")  # fmt: skip
     if label is None:
@@ -157,7 +160,7 @@ def _edge(start: tuple[float, float], end: tuple[float, float], label: str | Non
     # on the curve, past its bend, so labels of edges leaving the same box do not collide
     t = 0.72
     mx = (1 - t) ** 3 * x1 + 3 * (1 - t) ** 2 * t * (x1 + bend) + 3 * (1 - t) * t**2 * (x2 - bend) + t**3 * x2
-    my = (1 - t) ** 3 * y1 + 3 * (1 - t) ** 2 * t * y1 + 3 * (1 - t) * t**2 * y2 + t**3 * y2
+    my = (1 - t) ** 3 * y1 + 3 * (1 - t) ** 2 * t * c1y + 3 * (1 - t) * t**2 * c2y + t**3 * y2
     return path + (f'<text class="edge-label" x="{mx:.1f}" y="{my - 5:.1f}" text-anchor="middle" fill="{colour}" '
                    f'font-size="11" font-weight="600">{label}</text>')  # fmt: skip
 
