@@ -76,3 +76,26 @@ def test_lineage_records_what_was_read_and_produced(retrain):
     assert upload["ETag"] == retrain.storage.head_object(BUCKET, "incoming/b.csv").etag
     produced = {(e["StepName"], e["Kind"]) for e in entries if e["Direction"] == "Produced"}
     assert {("Preprocess", "Output"), ("Train", "Model"), ("Evaluate", "Output"), ("Register", "ModelPackage")} <= produced
+
+
+def test_the_scenario_runs_the_same_against_a_server(tmp_path):
+    """The SDK, the registry and the triggers over HTTP: the server drives the executions."""
+    import signal
+
+    from server_helpers import free_port, start_server
+
+    import groundfog as gf
+    from groundfog.labs import LabResult
+    from groundfog.labs.retrain_on_upload import run
+
+    home = tmp_path / "home"
+    home.mkdir()
+    port = free_port()
+    server = start_server(home, port)
+    try:
+        result = LabResult("retrain-on-upload", "")
+        run(gf.connect(f"http://127.0.0.1:{port}"), result)
+        assert result.passed, [(c.claim, c.detail) for c in result.checks if not c.passed]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
