@@ -99,3 +99,20 @@ def test_the_scenario_runs_the_same_against_a_server(tmp_path):
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+@pytest.mark.s3
+@pytest.mark.postgres
+@pytest.mark.parametrize("state_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("objects_backend", ["s3"], indirect=True)
+def test_the_scenario_runs_on_postgresql_and_an_s3_object_store(tmp_path, state_url, objects_backend):
+    """The scaled-out pair: state in PostgreSQL, objects in an S3-compatible server."""
+    from groundfog import Platform
+    from groundfog.core.config import Config
+    from groundfog.labs import LabResult
+    from groundfog.labs.retrain_on_upload import run
+
+    with Platform(Config(home=tmp_path / "home", state_url=state_url, **objects_backend)) as p:
+        result = LabResult("retrain-on-upload", "")
+        run(p, result)
+    assert result.passed, [(c.claim, c.detail) for c in result.checks if not c.passed]
