@@ -25,6 +25,12 @@ def validate_builtin_request(
             f"the built-in {name} algorithm runs on one instance here; set InstanceCount to 1",
             field="ResourceConfig.InstanceCount",
         )
+    piped = [c["ChannelName"] for c in channels if c["InputMode"] == "Pipe"]
+    if piped:
+        raise ValidationError(
+            f"the built-in {name} algorithm reads File or FastFile channels here; channel {piped[0]!r} is in Pipe mode",
+            field="InputDataConfig.InputMode",
+        )
     algorithm.validate_hyperparameters(hyperparameters)
     content_types = algorithm.validate_input_data_config(
         {c["ChannelName"]: {"ContentType": c["ContentType"], "TrainingInputMode": c["InputMode"]} for c in channels}

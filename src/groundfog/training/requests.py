@@ -26,7 +26,7 @@ FRAMEWORKS = ("sklearn", "xgboost", "pytorch")
 # Words in an image URI that name its framework, as SageMaker's framework images do
 # (``.../sagemaker-scikit-learn:1.2-1-cpu-py3``, ``.../pytorch-training:2.1-cpu-py310``).
 _IMAGE_WORDS = (("scikit-learn", "sklearn"), ("sklearn", "sklearn"), ("xgboost", "xgboost"), ("pytorch", "pytorch"), ("torch", "pytorch"))
-INPUT_MODES = ("File", "FastFile")
+INPUT_MODES = ("File", "FastFile", "Pipe")
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 # Hyperparameters the SageMaker SDK uses to describe script mode; they are not the script's own.
 PROGRAM = "sagemaker_program"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from groundfog.training import catalog, isolation
 from groundfog.training.driver import Ending, HostCommand
+from groundfog.training.pipe_mode import PipeFeeder
 from groundfog.training.environment import HostLayout, host_names, script_arguments, toolkit_environment, typed_hyperparameters, write_config_files
 from groundfog.training.requirements_env import environment_for
 from groundfog.training.transfer import DirectorySync, artifact_uri, download_channel, download_prefix, fetch_source, upload_archive
@@ -36,6 +37,23 @@ class TrainingRecipe:
 
     def __init__(self) -> None:
         self._syncs: list[DirectorySync] = []
+        self._feeders: list[PipeFeeder] = []
+        self._attempt_over = False  # no pipes to feed once an attempt has ended
+
+    def _start_feeders(self, driver: "Driver") -> None:
+        """Feed every Pipe channel's FIFOs of every host (again, if a feeder died with a
+        platform that crashed)."""
+        piped = [c for c in driver.spec["InputDataConfig"] if c["InputMode"] == "Pipe"]
+        if not piped or (self._feeders and all(f.alive for f in self._feeders)):
+            return
+        self._stop_feeders()
+        self._feeders = [PipeFeeder(driver.service.storage, c["S3Uri"], layout.data_dir, c["ChannelName"]).start()
+                         for layout in self._layouts(driver) for c in piped]  # fmt: skip
+
+    def _stop_feeders(self) -> None:
+        for feeder in self._feeders:
+            feeder.stop()
+        self._feeders = []
 
     def _layouts(self, driver: "Driver") -> list[HostLayout]:
         return [HostLayout(driver.job_dir, h) for h in host_names(driver.spec["ResourceConfig"]["InstanceCount"])]
@@ -46,6 +64,11 @@ class TrainingRecipe:
         data_dir = driver.job_dir / "data"
         if not progress.get("downloaded"):
             for channel in spec["InputDataConfig"]:
+                if channel["InputMode"] == "Pipe":
+                    driver.say(f"Channel {channel['ChannelName']}: {channel['ObjectCount']} file(s), "
+                               f"{channel['Bytes']} bytes streamed through {channel['ChannelName']}_<epoch> pipes "
+                               f"from {channel['S3Uri']}")  # fmt: skip
+                    continue
                 files, size = download_channel(
                     storage, channel["S3Uri"], data_dir / channel["ChannelName"], channel["InputMode"], "S3Uri"
                 )
@@ -69,7 +92,7 @@ class TrainingRecipe:
             layout.make()
             for channel in spec["InputDataConfig"]:
                 link = layout.channel_dir(channel["ChannelName"])
-                if not link.exists():
+                if channel["InputMode"] != "Pipe" and not link.exists():
                     link.symlink_to(data_dir / channel["ChannelName"], target_is_directory=True)
             write_config_files(
                 layout, hyperparameters=spec["HyperParameters"], hosts=hosts,
@@ -95,6 +118,8 @@ class TrainingRecipe:
         }  # fmt: skip
 
     def commands(self, driver: "Driver", attempt: int) -> list[HostCommand]:
+        self._attempt_over = False
+        self._start_feeders(driver)
         spec, progress = driver.spec, driver.progress
         hosts = host_names(spec["ResourceConfig"]["InstanceCount"])
         source = spec.get("Source")
@@ -131,6 +156,8 @@ class TrainingRecipe:
         return out
 
     def during(self, driver: "Driver") -> None:
+        if not self._attempt_over:
+            self._start_feeders(driver)  # a no-op while they run; after a crash, they start again
         checkpoints = driver.spec.get("CheckpointConfig")
         if not checkpoints:
             return
@@ -144,6 +171,8 @@ class TrainingRecipe:
 
     def after_interruption(self, driver: "Driver") -> None:
         # A reclaimed instance takes its disk with it: the next attempt starts on a fresh one.
+        self._attempt_over = True
+        self._stop_feeders()
         self._syncs = []
         for layout in self._layouts(driver):
             shutil.rmtree(layout.job_dir / layout.host, ignore_errors=True)
@@ -151,6 +180,8 @@ class TrainingRecipe:
     def upload(self, driver: "Driver", ending: Ending) -> dict[str, Any]:
         spec, progress = driver.spec, driver.progress
         storage = driver.service.storage
+        self._attempt_over = True
+        self._stop_feeders()
         result: dict[str, Any] = {}
         leader = self._layouts(driver)[0]
         if ending.status != "Failed" and (leader.model_dir.is_dir() or ending.status == "Completed"):

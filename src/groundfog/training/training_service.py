@@ -116,7 +116,7 @@ class TrainingService(JobsBase):
         mode = algorithm.get("TrainingInputMode", "File")
         if mode not in requests.INPUT_MODES:
             raise ValidationError(
-                f"AlgorithmSpecification.TrainingInputMode {mode!r} is not supported; expected File or FastFile",
+                f"AlgorithmSpecification.TrainingInputMode {mode!r} is not supported; expected File, FastFile or Pipe",
                 field="AlgorithmSpecification.TrainingInputMode",
             )
         hps = requests._str_map(hyperparameters, "HyperParameters")
