@@ -106,3 +106,27 @@ def test_a_tuning_steps_best_model_is_created_and_registered(jp):
     package = jp.registry.describe_model_package(model_package_name=steps["Register"]["Metadata"]["RegisterModel"]["Arn"])
     assert package["ModelApprovalStatus"] == "Approved" and package["ModelPackageVersion"] == 1
     assert package["Lineage"]["PipelineExecutionArn"] == arn
+
+
+def test_a_cache_hit_expires_after_expire_after(tmp_path):
+    from groundfog.core.clock import ManualClock
+    from groundfog.core.config import Config
+
+    clock = ManualClock()
+    with Platform(Config(home=tmp_path / "home"), clock=clock) as p:
+        p.storage.create_bucket("code")
+        p.storage.put_object("code", "noop.py", b"print('done')\n")
+        step = {"Name": "Prep", "Type": "Processing", "CacheConfig": {"Enabled": True, "ExpireAfter": "PT1H"},
+                "Arguments": {
+                    "AppSpecification": {"ImageUri": "sklearn",
+                                         "ContainerEntrypoint": ["python3", "/opt/ml/processing/code/noop.py"]},
+                    "ProcessingInputs": [{"InputName": "code", "S3Input": {"S3Uri": "s3://code/noop.py",
+                                                                           "LocalPath": "/opt/ml/processing/code"}}]}}  # fmt: skip
+        first, _, _ = run(p, "cached", definition(step))
+        _, _, steps = run(p, "cached", definition(step))
+        assert steps["Prep"]["CacheHitResult"]["SourcePipelineExecutionArn"] == first
+        clock.advance(2 * 3600)
+        _, described, steps = run(p, "cached", definition(step))
+        assert described["PipelineExecutionStatus"] == "Succeeded"
+        assert "CacheHitResult" not in steps["Prep"]
+        assert len(p.processing.list_processing_jobs()["ProcessingJobSummaries"]) == 2
