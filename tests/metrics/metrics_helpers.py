@@ -21,6 +21,7 @@ class RecordingBus:
         self.topics: set[str] = set()
         self.broken: set[str] = set()
         self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.subjects: list[str | None] = []
         self._ids = itertools.count(1)
 
     def topic(self, name: str) -> str:
@@ -32,10 +33,11 @@ class RecordingBus:
              bus: str = "default") -> str:
         return f"event-{next(self._ids)}"
 
-    def send(self, target_arn: str, payload: dict[str, Any]) -> str:
+    def send(self, target_arn: str, payload: dict[str, Any], *, subject: str | None = None) -> str:
         if target_arn in self.broken:
             raise ServiceUnavailable(f"topic {target_arn} is unavailable")
         self.sent.append((target_arn, payload))
+        self.subjects.append(subject)
         return f"message-{next(self._ids)}"
 
     def check_target(self, target_arn: str, *, allowed_types: Sequence[str] = ()) -> None:

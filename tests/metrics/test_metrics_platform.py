@@ -24,6 +24,7 @@ def test_an_alarm_action_publishes_to_a_real_topic(platform, tmp_path):
     [line] = sink.read_text().splitlines()
     notification = json.loads(line)
     assert notification["TopicArn"] == topic.topic_arn
+    assert notification["Subject"] == 'ALARM: "slow" in local'  # CloudWatch's subject line
     message = json.loads(notification["Message"])
     assert (message["AlarmName"], message["OldStateValue"], message["NewStateValue"]) == (
         "slow", "INSUFFICIENT_DATA", "ALARM",

@@ -38,7 +38,7 @@ class RecordingBus:
         )
         return str(uuid.uuid4())
 
-    def send(self, target_arn: str, payload: dict[str, Any]) -> str:
+    def send(self, target_arn: str, payload: dict[str, Any], *, subject: str | None = None) -> str:
         self.sent.append((target_arn, payload))
         return str(uuid.uuid4())
 

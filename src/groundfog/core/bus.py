@@ -24,8 +24,9 @@ class Bus(Protocol):
         """Put one event on an event bus, where rules route it; returns the event id."""
         ...
 
-    def send(self, target_arn: str, payload: dict[str, Any]) -> str:
-        """Deliver a payload straight to one target (a topic or a function), no rules."""
+    def send(self, target_arn: str, payload: dict[str, Any], *, subject: str | None = None) -> str:
+        """Deliver a payload straight to one target (a topic or a function), no rules;
+        ``subject`` is the SNS Subject when the target is a topic."""
         ...
 
     def check_target(self, target_arn: str, *, allowed_types: Sequence[str] = ()) -> None:

@@ -128,12 +128,13 @@ class EventsService(RuleOperations, FunctionOperations, ArchiveOperations, Servi
         self.dispatcher.wake()
         return event["id"]
 
-    def send(self, target_arn: str, payload: dict[str, Any]) -> str:
-        """Deliver ``payload`` to one target (function, topic, ...) without rules; returns an id."""
+    def send(self, target_arn: str, payload: dict[str, Any], *, subject: str | None = None) -> str:
+        """Deliver ``payload`` to one target (function, topic, ...) without rules; returns an
+        id. ``subject`` is the SNS Subject when the target is a topic."""
         parsed = self.check_target(target_arn)
         if parsed.key == "events:topic":
             message = payload if isinstance(payload, str) else json.dumps(payload)
-            return self.topics.publish(target_arn, message)["MessageId"]
+            return self.topics.publish(target_arn, message, subject=subject)["MessageId"]
         delivery_id = str(uuid.uuid4())
         now = self.clock.time()
         with self.state.write() as conn:

@@ -30,7 +30,7 @@ from groundfog.core.service import operation
 from groundfog.core.state import StateStore
 from groundfog.core.times import epoch_seconds
 from groundfog.metrics.evaluation import EXTRA_PERIODS, Point, decide, reason_data
-from groundfog.metrics.messages import alarm_message, configuration_data, state_update_data
+from groundfog.metrics.messages import alarm_message, alarm_subject, configuration_data, state_update_data
 from groundfog.metrics.models import (
     HISTORY_ITEM_TYPES,
     INSUFFICIENT_DATA,
@@ -319,7 +319,7 @@ class AlarmOperations:
         outcomes = []
         for target in pending["targets"]:
             try:
-                self.bus.send(target, pending["message"])
+                self.bus.send(target, pending["message"], subject=alarm_subject(name, pending["message"]))
                 outcomes.append((f"Successfully executed action {target}", {"actionState": "Succeeded"}))
             except GroundfogError as exc:
                 log.warning("alarm %s: action %s failed: %s", name, target, exc)

@@ -60,6 +60,16 @@ def alarm_message(change: AlarmStateChange) -> dict[str, Any]:
     }
 
 
+def alarm_subject(name: str, message: dict[str, Any]) -> str:
+    """The SNS Subject CloudWatch gives an alarm's notification, at most 100 characters.
+
+    >>> alarm_subject("cpu-high", {"NewStateValue": "ALARM", "Region": "local"})
+    'ALARM: "cpu-high" in local'
+    """
+    subject = f'{message.get("NewStateValue", "ALARM")}: "{name}" in {message.get("Region", REGION)}'
+    return subject if len(subject) <= 100 else subject[:97] + "..."
+
+
 def configuration_data(alarm: MetricAlarm, kind: str) -> dict[str, Any]:
     """History data of a ``ConfigurationUpdate`` (kind ``Create`` or ``Update``)."""
     config = alarm.model_dump(
