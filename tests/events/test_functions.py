@@ -64,3 +64,36 @@ def test_functions_are_listed_and_deleted(events):
         events.get_function("a")
     with pytest.raises(ValidationError, match="FunctionName"):
         events.create_function("bad name", handler="gf_event_handlers:record")
+
+
+def _slow_function(events, tmp_path, name: str, timeout: float) -> str:
+    code = tmp_path / f"code_{name}"
+    code.mkdir()
+    (code / f"gf_fn_{name}.py").write_text(textwrap.dedent("""
+        import time
+
+        def handler(event, context):
+            time.sleep(event["seconds"])
+            return {"slept": event["seconds"], "left_ms": context.get_remaining_time_in_millis()}
+    """))
+    return events.create_function(name, handler=f"gf_fn_{name}:handler", code_path=str(code), timeout=timeout).function_arn
+
+
+def test_an_invocation_past_the_functions_timeout_is_a_function_error(events, tmp_path):
+    import time
+
+    _slow_function(events, tmp_path, "sleeper", timeout=1)
+    assert events.get_function("sleeper").timeout == 1.0
+    assert events.invoke("sleeper", {"seconds": 0.1})["left_ms"] <= 1000
+    started = time.monotonic()
+    with pytest.raises(FunctionError, match="Task timed out after 1.00 seconds"):
+        events.invoke("sleeper", {"seconds": 3})
+    assert time.monotonic() - started < 2.5
+
+
+def test_the_timeout_is_lambdas_default_and_range(events, tmp_path):
+    fn = events.create_function("quick", handler="gf_event_handlers:record")
+    assert fn.timeout == 3.0
+    for bad in (0, 901, "soon", True):
+        with pytest.raises(ValidationError, match="Timeout"):
+            events.create_function("bad", handler="gf_event_handlers:record", timeout=bad)

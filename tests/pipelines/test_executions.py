@@ -191,3 +191,13 @@ def _wait_for_step(platform, arn: str, name: str, status: str, timeout: float = 
             return step
         time.sleep(0.05)
     raise AssertionError(f"step {name} never reached {status}: {steps_of(platform, arn)}")
+
+
+def test_a_function_step_past_its_functions_timeout_fails(platform, tmp_path):
+    from pipeline_helpers import HERE
+
+    slow = platform.events.create_function(name="pl-slow", handler="pl_fns:sleepy", code_path=str(HERE), timeout=1)
+    document = definition(lam("Slow", slow.function_arn, {"record": str(tmp_path / "max"), "seconds": 3}))
+    _, described, steps = run(platform, "timeouts", document)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    assert "Task timed out after 1.00 seconds" in steps["Slow"]["FailureReason"]

@@ -190,10 +190,12 @@ def create_function(
     handler: Annotated[str, typer.Option("--handler", help="package.module:function")],
     code_path: Annotated[Optional[str], typer.Option("--code-path", help="Directory holding the handler.")] = None,
     description: Annotated[Optional[str], typer.Option("--description")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds an invocation may take (1-900).")] = 3.0,
     as_json: JsonOption = False,
 ) -> None:
     """Define a function from an importable handler."""
-    fn = platform().events.create_function(name=name, handler=handler, code_path=code_path, description=description)
+    fn = platform().events.create_function(name=name, handler=handler, code_path=code_path, description=description,
+                                           timeout=timeout)  # fmt: skip
     output(fn, as_json=as_json)
 
 

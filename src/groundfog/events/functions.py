@@ -33,7 +33,10 @@ from groundfog.events import tables as t
 from groundfog.events.models import Function
 
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
-DEFAULT_TIMEOUT_SECONDS = 3.0
+DEFAULT_TIMEOUT_SECONDS = 3.0  # Lambda's default
+MAX_TIMEOUT_SECONDS = 900.0  # and its maximum
+
+Spec = tuple[str, "str | None", float]  # handler, code path, timeout in seconds
 
 
 class FunctionError(GroundfogError):
@@ -42,6 +45,32 @@ class FunctionError(GroundfogError):
     status_code = 502
     code = "FunctionError"
     exit_code = 1
+
+
+class FunctionTimeout(RuntimeError):
+    """The handler ran past the function's timeout (it is left to finish on its own)."""
+
+
+def call_with_timeout(handler: Callable[..., Any], payload: Any, context: "LambdaContext", timeout: float) -> Any:
+    """``handler(payload, context)``, or ``FunctionTimeout`` after ``timeout`` seconds, as
+    Lambda reports it. A thread cannot be killed: a handler that overruns keeps running
+    in the background, but whoever invoked it gets its answer on time."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = handler(payload, context)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name=f"groundfog-fn-{context.function_name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise FunctionTimeout(f"Task timed out after {timeout:.2f} seconds")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 class LambdaContext:
@@ -102,40 +131,47 @@ class FunctionRegistry:
 
     def __init__(self, state: Any) -> None:
         self.state = state
-        self._specs: dict[str, tuple[str, str | None]] = {}
+        self._specs: dict[str, Spec] = {}
         self._handlers: dict[tuple[str, str | None], Callable[..., Any]] = {}
         self._lock = threading.Lock()
 
-    def refresh(self, specs: dict[str, tuple[str, str | None]]) -> None:
+    def refresh(self, specs: dict[str, Spec]) -> None:
         """Take the definitions the dispatcher just loaded (so invoking reads no table)."""
         self._specs = specs
 
-    def spec(self, name: str) -> tuple[str, str | None]:
-        """``(handler, code_path)`` of a function; ``ResourceNotFound`` if there is none."""
+    def spec(self, name: str) -> Spec:
+        """``(handler, code_path, timeout)`` of a function; ``ResourceNotFound`` if there is none."""
         spec = self._specs.get(name)
         if spec is None:
             with self.state.read() as conn:
                 row = conn.execute(sa.select(t.functions).where(t.functions.c.name == name)).first()
             if row is None:
                 raise ResourceNotFound(f"Function not found: {function_arn(name)}", field="FunctionName")
-            spec = (row.handler, row.code_path)
+            spec = function_spec(row)
         return spec
 
-    def handler(self, spec: tuple[str, str | None]) -> Callable[..., Any]:
-        fn = self._handlers.get(spec)
+    def handler(self, spec: Spec) -> Callable[..., Any]:
+        key = (spec[0], spec[1])
+        fn = self._handlers.get(key)
         if fn is None:
             with self._lock:
-                fn = self._handlers.get(spec) or load_handler(*spec)
-                self._handlers[spec] = fn
+                fn = self._handlers.get(key) or load_handler(*key)
+                self._handlers[key] = fn
         return fn
+
+    def call(self, name: str, payload: Any) -> Any:
+        """Run function ``name`` on ``payload`` here, within its timeout."""
+        spec = self.spec(name)
+        handler = self.handler(spec)
+        return call_with_timeout(handler, payload, LambdaContext(name, spec[2]), spec[2])
 
     def invoke_arn(self, target_arn: str, payload: Any) -> None:
         """The invoker of function targets: a missing function is ``ResourceNotFound``
-        (dead-lettered at once); anything the handler raises is retried."""
+        (dead-lettered at once); anything the handler raises (or a timeout) is retried."""
         name = name_from_arn(target_arn)
-        handler = self.handler(self.spec(name))
+        self.spec(name)  # a missing function: ResourceNotFound, before the handler's own errors
         try:
-            handler(payload, LambdaContext(name))
+            self.call(name, payload)
         except (ResourceNotFound, ValidationError) as exc:  # the handler's own error, to be retried
             raise RuntimeError(f"{type(exc).__name__}: {exc}") from exc
 
@@ -147,6 +183,11 @@ class FunctionRegistry:
         return found is not None
 
 
+def function_spec(row: Any) -> Spec:
+    timeout = getattr(row, "timeout_seconds", None)
+    return (row.handler, row.code_path, DEFAULT_TIMEOUT_SECONDS if timeout is None else float(timeout))
+
+
 def _model(row: Any) -> Function:
     return Function(
         function_name=row.name,
@@ -154,6 +195,7 @@ def _model(row: Any) -> Function:
         handler=row.handler,
         code_path=row.code_path,
         description=row.description,
+        timeout=function_spec(row)[2],
         last_modified=datetime.fromtimestamp(row.created_at, timezone.utc),
     )
 
@@ -167,10 +209,15 @@ class FunctionOperations:
 
     @operation
     def create_function(
-        self, name: str, handler: str, description: str | None = None, code_path: str | None = None
+        self, name: str, handler: str, description: str | None = None, code_path: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> Function:
-        """Define a function; the handler must be importable now (``ValidationError`` if not)."""
+        """Define a function; the handler must be importable now (``ValidationError`` if not).
+        ``timeout`` (seconds, 1-900, Lambda's default 3) bounds each invocation."""
         validate_name(name, "FunctionName", pattern=FUNCTION_NAME, max_length=64)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+                or not 1 <= timeout <= MAX_TIMEOUT_SECONDS:
+            raise ValidationError(f"Timeout must be 1-{MAX_TIMEOUT_SECONDS:.0f} seconds, got {timeout!r}", field="Timeout")
         if description is not None and len(description) > 256:
             raise ValidationError("Description must be at most 256 characters", field="Description")
         if code_path:
@@ -182,7 +229,7 @@ class FunctionOperations:
             conn.execute(
                 t.functions.insert().values(
                     name=name, handler=handler, code_path=code_path, description=description,
-                    created_at=self.clock.time(),
+                    created_at=self.clock.time(), timeout_seconds=float(timeout),
                 )
             )
             t.bump_config(conn)
@@ -221,10 +268,9 @@ class FunctionOperations:
         ``errorMessage`` (and the stack trace in ``details``).
         """
         fn_name = name_from_arn(name)
-        spec = self.functions.spec(fn_name)
-        handler = self.functions.handler(spec)
+        self.functions.spec(fn_name)  # ResourceNotFound stays itself
         try:
-            return handler(payload, LambdaContext(fn_name))
+            return self.functions.call(fn_name, payload)
         except Exception as exc:
             raise FunctionError(
                 f"{fn_name}: {type(exc).__name__}: {exc}",

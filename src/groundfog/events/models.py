@@ -92,6 +92,7 @@ class Function(_Model):
     code_path: str | None = Field(default=None, alias="CodePath")
     description: str | None = Field(default=None, alias="Description")
     runtime: str = Field(default="python3", alias="Runtime")
+    timeout: float = Field(default=3.0, alias="Timeout")
     last_modified: datetime = Field(alias="LastModified")
 
 

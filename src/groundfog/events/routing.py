@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from groundfog.core.errors import ValidationError
 from groundfog.core.names import arn
 from groundfog.events import tables as t
+from groundfog.events.functions import function_spec
 from groundfog.events.filter_policy import FilterPolicy
 from groundfog.events.patterns import CompiledPattern, compile_pattern
 
@@ -83,7 +84,7 @@ class Snapshot:
     topics: frozenset[str]
     subscriptions_by_topic: dict[str, tuple[RouteSubscription, ...]]
     subscriptions_by_arn: dict[str, RouteSubscription]
-    functions: dict[str, tuple[str, str | None]]
+    functions: dict[str, tuple[str, str | None, float]]
 
     def matching_rules(self, bus: str, event: dict[str, Any], only: list[str] | None = None) -> list[RouteRule]:
         """Enabled pattern rules of ``bus`` that match (restricted to ``only`` ARNs if given)."""
@@ -144,7 +145,7 @@ def load_snapshot(conn: sa.Connection) -> Snapshot:
         subs.setdefault(row.topic, []).append(sub)
         subs_by_arn[row.arn] = sub
     topics = frozenset(conn.execute(sa.select(t.topics.c.name)).scalars())
-    functions = {r.name: (r.handler, r.code_path) for r in conn.execute(sa.select(t.functions))}
+    functions = {r.name: function_spec(r) for r in conn.execute(sa.select(t.functions))}
     return Snapshot(
         {k: tuple(v) for k, v in by_bus.items()}, by_arn, {k: tuple(v) for k, v in archives.items()}, topics,
         {k: tuple(v) for k, v in subs.items()}, subs_by_arn, functions,

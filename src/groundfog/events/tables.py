@@ -70,6 +70,7 @@ functions = sa.Table(
     sa.Column("code_path", sa.String(4096)),
     sa.Column("description", sa.String(256)),
     sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("timeout_seconds", sa.Float, nullable=True),  # None: Lambda's default
 )
 
 topics = sa.Table(
@@ -182,7 +183,17 @@ def _initial(op: Any) -> None:
     conn.execute(buses.insert().values(name="default", description=None, created_at=time.time()))
 
 
-register_migrations(Migration("events", "0001_initial", _initial))
+def _add_function_timeouts(op: Any) -> None:
+    # The 0001 tables are created from the current definitions, which already have it.
+    existing = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("events_functions")}
+    if "timeout_seconds" not in existing:
+        op.add_column("events_functions", sa.Column("timeout_seconds", sa.Float, nullable=True))
+
+
+register_migrations(
+    Migration("events", "0001_initial", _initial),
+    Migration("events", "0002_function_timeouts", _add_function_timeouts),
+)
 
 
 def bump_config(conn: sa.Connection) -> None:
