@@ -1,16 +1,11 @@
 """Helpers for registry tests: a platform with a model artifact and an evaluation
-report in its object store, the requests that register them, and a real HTTP server."""
+report in its object store, and the requests that register them."""
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 MODEL_DATA = "s3://models/churn/model.tar.gz"
 REPORT_URI = "s3://models/churn/evaluation.json"
@@ -48,41 +43,6 @@ def register(platform: Any, group: str = "churn", **kwargs: Any) -> str:
     """CreateModelPackage with a valid inference specification; the version's ARN."""
     kwargs.setdefault("inference_specification", inference_spec())
     return platform.registry.create_model_package(model_package_group_name=group, **kwargs)["ModelPackageArn"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RunningServer:
-    """``create_app(platform)`` under uvicorn in a thread, on a real socket."""
-
-    def __init__(self, platform: Any) -> None:
-        import uvicorn
-
-        from groundfog.api import create_app
-
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> "RunningServer":
-        self.thread.start()
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 def sink_lines(path: Path) -> list[dict[str, Any]]:

@@ -7,7 +7,8 @@ import json
 
 import httpx
 import pytest
-from registry_helpers import MODEL_DATA, REPORT, REPORT_URI, RunningServer, inference_spec, quality_metrics, sink_lines
+from registry_helpers import MODEL_DATA, REPORT, REPORT_URI, inference_spec, quality_metrics, sink_lines
+from server_helpers import RunningServer
 from typer.testing import CliRunner
 
 import groundfog as gf
