@@ -9,6 +9,7 @@ Success/Failure``. Condition and Fail steps are decided by the engine itself.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -127,10 +128,8 @@ class Runners:
         try:
             self.service.storage.head_bucket(DEFAULT_BUCKET)
         except ResourceNotFound:
-            try:
+            with contextlib.suppress(AlreadyExists, Conflict):  # created meanwhile
                 self.service.storage.create_bucket(DEFAULT_BUCKET)
-            except (AlreadyExists, Conflict):
-                pass  # created meanwhile
 
     def poll_job(self, step: Step, name: str) -> Outcome | None:
         try:
@@ -153,15 +152,13 @@ class Runners:
 
     def stop_job(self, step: Step, name: str) -> None:
         s = self.service
-        try:
+        with contextlib.suppress(GroundfogError):  # already ended, or never created: nothing to stop
             if step.type == "Processing":
                 s.processing.stop_processing_job(processing_job_name=name)
             elif step.type == "Training":
                 s.training.stop_training_job(training_job_name=name)
             else:
                 s.tuning.stop_hyper_parameter_tuning_job(hyper_parameter_tuning_job_name=name)
-        except GroundfogError:
-            pass  # already ended, or never created: nothing to stop
 
     def _describe_job(self, step: Step, name: str) -> dict[str, Any]:
         s = self.service

@@ -12,6 +12,8 @@ Operands are literals or pipeline variables (parameters, step properties, ``Json
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import enum
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -30,13 +32,14 @@ class ConditionTypeEnum(str, enum.Enum):
     OR = "Or"
 
 
-class Condition:
+class Condition(ABC):
     """Base of the conditions; ``to_request()`` is its definition JSON."""
 
     condition_type: ClassVar[ConditionTypeEnum]
 
+    @abstractmethod
     def to_request(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The condition as the definition writes it."""
 
 
 class ConditionComparison(Condition):

@@ -14,6 +14,8 @@ variable: inside step arguments it stands for its run-time value.
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import enum
 import re
 from collections.abc import Sequence
@@ -42,8 +44,9 @@ class Parameter(PipelineVariable):
         self.name = name
         self.default_value = None if default_value is None else self._checked(default_value)
 
+    @abstractmethod
     def _checked(self, value: Any) -> Any:
-        raise NotImplementedError
+        """``value`` as this parameter's type (``ValueError`` if it is not one)."""
 
     @property
     def expr(self) -> dict[str, Any]:

@@ -15,6 +15,8 @@ and callback steps in ``function_steps``.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import enum
 import re
 from collections.abc import Sequence
@@ -43,7 +45,7 @@ class StepTypeEnum(str, enum.Enum):
     CALLBACK = "Callback"
 
 
-class Step:
+class Step(ABC):
     """A named node of the pipeline: ``properties`` addresses what it will report, and
     ``to_request()`` is its definition JSON. ``depends_on`` lists steps (or their names)
     that must end first, beyond those whose properties it reads."""
@@ -75,8 +77,9 @@ class Step:
                 raise TypeError(f"step {self.name!r}: depends_on takes steps or step names, got {type(step).__name__}")
         self.depends_on = [*(self.depends_on or []), *steps]
 
+    @abstractmethod
     def _arguments(self, context: BuildContext) -> dict[str, Any]:
-        raise NotImplementedError
+        """The step's ``Arguments``."""
 
     def _extras(self, context: BuildContext) -> dict[str, Any]:
         """Type-specific keys beside ``Arguments`` (CacheConfig, PropertyFiles, FunctionArn...)."""

@@ -18,12 +18,14 @@ TypeError: ParameterString('Bucket') is a pipeline variable: its value exists on
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import enum
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 
-class PipelineVariable:
+class PipelineVariable(ABC):
     """Base of every value resolved at run time; ``expr`` is its definition JSON."""
 
     # What the training SDK's request builders look for (by class, never via __getattr__)
@@ -31,8 +33,9 @@ class PipelineVariable:
     __pipeline_variable__ = True
 
     @property
+    @abstractmethod
     def expr(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The value as the definition writes it (``{"Get": ...}``, ``{"Std:Join": ...}``)."""
 
     def to_string(self) -> Join:
         """The value as text, at run time: ``Join(on="", values=[self])``."""
