@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
 from training_helpers import SCRIPTS, make_platform, script_job, source_tarball  # noqa: E402
 
 from groundfog.api import create_app  # noqa: E402
-from groundfog.console.jobs_pages import MAX_POINTS, line_chart  # noqa: E402
+from groundfog.console.charts import MAX_POINTS, line_chart  # noqa: E402
 
 CURVE_METRICS = [{"Name": "validation:loss", "Regex": r"validation-loss=([0-9.e+-]+)"}, {"Name": "epoch", "Regex": r"epoch=([0-9]+)"}]
 HOSTILE = "<b>bold</b> & <script>alert(1)</script>"

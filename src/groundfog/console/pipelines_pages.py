@@ -13,7 +13,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from groundfog.console.jobs_pages import _duration, _facts, _failure, _page, _status, _table_rows, _when
+from groundfog.console.html import duration, fact_list, failure, layout_page, status_badge, table_rows, when
 from groundfog.console.pages import template
 from groundfog.pipelines.cli_view import NOT_RUN, NOT_TAKEN, dependency_order, job_arn, step_levels, step_states
 from groundfog.pipelines.definition import Definition, parse_definition
@@ -48,18 +48,18 @@ def render_pipelines(platform: "Platform") -> str:
         rows.append(
             f'<td id="pipeline-{escape(name)}"><b>{escape(name)}</b></td><td>{escape(str(summary.get("PipelineDescription") or ""))}</td>'
             f'<td class="num">{described.get("PipelineVersionId", "")}</td><td class="num">{len(recent)}</td>'
-            f"<td>{_when(summary.get('CreationTime'))}</td><td>{_when(summary.get('LastExecutionTime'))}</td>"
+            f"<td>{when(summary.get('CreationTime'))}</td><td>{when(summary.get('LastExecutionTime'))}</td>"
         )  # fmt: skip
     executions.sort(key=lambda item: _epoch(item[1].get("StartTime")), reverse=True)
     content = template("pipelines.html").substitute(
         n_pipelines=len(pipelines),
         n_executions=len(executions),
         n_running=sum(e.get("PipelineExecutionStatus") in ACTIVE for _, e in executions),
-        pipelines=_table_rows(rows, 6),
-        executions=_table_rows([_execution_row(name, e) for name, e in executions], 5),
+        pipelines=table_rows(rows, 6),
+        executions=table_rows([_execution_row(name, e) for name, e in executions], 5),
     )
     running = any(e.get("PipelineExecutionStatus") in ACTIVE for _, e in executions)
-    return _page("Pipelines", content, refresh=running)
+    return layout_page("Pipelines", content, refresh=running)
 
 
 def render_pipeline_execution(platform: "Platform", execution_id: str) -> str:
@@ -78,9 +78,9 @@ def render_pipeline_execution(platform: "Platform", execution_id: str) -> str:
         ("pipeline", f'<a href="/console/pipelines#pipeline-{escape(pipeline)}">{escape(pipeline)}</a> '
                      f'version {escape(str(execution.get("PipelineVersionId", "")))}'),
         ("display name", escape(str(execution.get("PipelineExecutionDisplayName") or ""))),
-        ("started", _when(execution.get("CreationTime"))),
-        ("ended", _when(execution.get("EndTime"))),
-        ("duration", _duration(execution.get("CreationTime"), execution.get("EndTime"))),
+        ("started", when(execution.get("CreationTime"))),
+        ("ended", when(execution.get("EndTime"))),
+        ("duration", duration(execution.get("CreationTime"), execution.get("EndTime"))),
         ("parameters", ", ".join(f"<code>{escape(str(p.get('Name')))}={escape(str(p.get('Value')))}</code>"
                                  for p in execution.get("PipelineParameters", [])) or "none"),
         ("ARN", f"<code>{escape(arn)}</code>"),
@@ -88,14 +88,14 @@ def render_pipeline_execution(platform: "Platform", execution_id: str) -> str:
     content = template("pipeline_execution.html").substitute(
         execution_id=escape(_execution_id(arn)),
         pipeline=escape(pipeline),
-        status=_status(status),
-        failure=_failure(execution.get("FailureReason")),
-        facts=_facts(facts),
+        status=status_badge(status),
+        failure=failure(execution.get("FailureReason")),
+        facts=fact_list(facts),
         dag=dag_svg(definition, steps, status),
-        steps=_table_rows([_step_row(s) for s in steps], 8),
-        lineage=_table_rows([_lineage_row(e) for e in lineage], 5),
+        steps=table_rows([_step_row(s) for s in steps], 8),
+        lineage=table_rows([_lineage_row(e) for e in lineage], 5),
     )
-    return _page(f"{pipeline} {_execution_id(arn)}", content, refresh=status in ACTIVE)
+    return layout_page(f"{pipeline} {_execution_id(arn)}", content, refresh=status in ACTIVE)
 
 
 # -- the DAG -----------------------------------------------------------------------------
@@ -200,8 +200,8 @@ def _execution_row(pipeline: str, e: dict[str, Any]) -> str:
     return (
         f'<td><a href="/console/pipelines/executions/{quote(execution_id, safe="")}">{escape(execution_id)}</a>'
         f'{_display_name(e.get("PipelineExecutionDisplayName"), execution_id)}</td>'
-        f"<td>{escape(pipeline)}</td><td>{_status(str(e.get('PipelineExecutionStatus', '')))}</td>"
-        f"<td>{_when(e.get('StartTime'))}</td><td>{escape(reason)}</td>"
+        f"<td>{escape(pipeline)}</td><td>{status_badge(str(e.get('PipelineExecutionStatus', '')))}</td>"
+        f"<td>{when(e.get('StartTime'))}</td><td>{escape(reason)}</td>"
     )
 
 
@@ -215,9 +215,9 @@ def _step_row(s: dict[str, Any]) -> str:
                       f"{escape(source)}</a></span>")  # fmt: skip
     return (
         f"<td><b>{escape(s['StepName'])}</b></td><td>{escape(str(s.get('StepType', '')))}</td>"
-        f"<td>{_status(status)}{cache_note}</td><td class=\"num\">{escape(str(s.get('AttemptCount', '')))}</td>"
-        f"<td>{_job_cell(s.get('Metadata') or {})}</td><td>{_when(s.get('StartTime'))}</td>"
-        f'<td class="num">{_duration(s.get("StartTime"), s.get("EndTime"))}</td>'
+        f"<td>{status_badge(status)}{cache_note}</td><td class=\"num\">{escape(str(s.get('AttemptCount', '')))}</td>"
+        f"<td>{_job_cell(s.get('Metadata') or {})}</td><td>{when(s.get('StartTime'))}</td>"
+        f'<td class="num">{duration(s.get("StartTime"), s.get("EndTime"))}</td>'
         f"<td>{escape(str(s.get('FailureReason') or ''))}</td>"
     )
 
