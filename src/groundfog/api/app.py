@@ -12,7 +12,7 @@ import groundfog
 from groundfog.api.auth import BearerTokenMiddleware
 from groundfog.api.errors import install_error_handlers
 from groundfog.api.operations import operations_router
-from groundfog.console import jobs_pages, pipelines_pages
+from groundfog.console import jobs_pages, pipelines_pages, registry_pages
 from groundfog.core.errors import ResourceNotFound
 
 if TYPE_CHECKING:
@@ -69,6 +69,10 @@ def create_app(platform: "Platform") -> FastAPI:
     @app.get("/console/pipelines", response_class=HTMLResponse, include_in_schema=False)
     def console_pipelines() -> HTMLResponse:
         return console_page(pipelines_pages.render_pipelines)
+
+    @app.get("/console/registry", response_class=HTMLResponse, include_in_schema=False)
+    def console_registry() -> HTMLResponse:
+        return console_page(registry_pages.render_registry)
 
     @app.get("/console/pipelines/executions/{execution_id}", response_class=HTMLResponse, include_in_schema=False)
     def console_pipeline_execution(execution_id: str) -> HTMLResponse:
