@@ -28,6 +28,17 @@ def utc_datetime(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc)
 
 
+def iso_utc(epoch: float | None) -> str | None:
+    """A stored epoch-seconds time as ISO 8601 text in UTC, to the millisecond (None stays None).
+
+    >>> iso_utc(0.25)
+    '1970-01-01T00:00:00.250Z'
+    """
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp()
 

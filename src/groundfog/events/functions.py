@@ -159,9 +159,10 @@ class FunctionRegistry:
                 self._handlers[key] = fn
         return fn
 
-    def call(self, name: str, payload: Any) -> Any:
-        """Run function ``name`` on ``payload`` here, within its timeout."""
-        spec = self.spec(name)
+    def call(self, name: str, payload: Any, spec: Spec | None = None) -> Any:
+        """Run function ``name`` (whose ``spec`` the caller may have looked up) on
+        ``payload`` here, within its timeout."""
+        spec = spec or self.spec(name)
         handler = self.handler(spec)
         return call_with_timeout(handler, payload, LambdaContext(name, spec[2]), spec[2])
 
@@ -169,9 +170,9 @@ class FunctionRegistry:
         """The invoker of function targets: a missing function is ``ResourceNotFound``
         (dead-lettered at once); anything the handler raises (or a timeout) is retried."""
         name = name_from_arn(target_arn)
-        self.spec(name)  # a missing function: ResourceNotFound, before the handler's own errors
+        spec = self.spec(name)  # a missing function: ResourceNotFound, before the handler's own errors
         try:
-            self.call(name, payload)
+            self.call(name, payload, spec)
         except (ResourceNotFound, ValidationError) as exc:  # the handler's own error, to be retried
             raise RuntimeError(f"{type(exc).__name__}: {exc}") from exc
 
@@ -268,9 +269,9 @@ class FunctionOperations:
         ``errorMessage`` (and the stack trace in ``details``).
         """
         fn_name = name_from_arn(name)
-        self.functions.spec(fn_name)  # ResourceNotFound stays itself
+        spec = self.functions.spec(fn_name)  # ResourceNotFound stays itself
         try:
-            return self.functions.call(fn_name, payload)
+            return self.functions.call(fn_name, payload, spec)
         except Exception as exc:
             raise FunctionError(
                 f"{fn_name}: {type(exc).__name__}: {exc}",

@@ -15,12 +15,12 @@ import logging
 import math
 import uuid
 from concurrent.futures import Future
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from groundfog.core.errors import GroundfogError, ResourceNotFound
+from groundfog.core.times import iso_utc
 from groundfog.pipelines import tables as t
 from groundfog.pipelines.definition import CACHEABLE, JOB_STEPS, Definition, Step
 from groundfog.pipelines.expressions import Scope, Unresolvable, evaluate, get_path, parse_path, resolve
@@ -38,12 +38,6 @@ ACTIVE_STEP = ("Starting", "Executing")
 ENDED_STEP = ("Succeeded", "Failed", "Stopped")
 STEP_EVENT = "SageMaker Model Building Pipeline Execution Step Status Change"
 EXECUTION_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
-
-
-def iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ExecutionDriver:
@@ -167,10 +161,10 @@ class ExecutionDriver:
         return Scope(
             parameters=ex.parameters,
             execution={"PipelineExecutionId": ex.name, "PipelineExecutionArn": ex.arn, "PipelineName": ex.pipeline,
-                       "PipelineArn": self.service.pipeline_arn(ex.pipeline), "StartDateTime": iso(ex.created_at)},
+                       "PipelineArn": self.service.pipeline_arn(ex.pipeline), "StartDateTime": iso_utc(ex.created_at)},
             step_properties=properties,
             property_file=self._property_file,
-            now=lambda: iso(self.service.clock.time()) or "",
+            now=lambda: iso_utc(self.service.clock.time()) or "",
         )  # fmt: skip
 
     def _property_file(self, step_name: str, file_name: str) -> Any:

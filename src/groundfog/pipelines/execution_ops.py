@@ -14,13 +14,13 @@ from groundfog.core.service import operation
 from groundfog.core.times import utc_datetime
 from groundfog.pipelines import tables as t
 from groundfog.pipelines.definition import Definition, coerce_parameter
+from groundfog.pipelines.expressions import as_text
 from groundfog.pipelines.limits import (
     DEFAULT_PARALLELISM,
     DESCRIPTION_MAX,
     DISPLAY_NAME_MAX,
     FAILURE_REASON_MAX,
     REQUEST_TOKEN_MAX,
-    as_text,
     check_text,
     parallelism_limit,
     version_id,

@@ -155,7 +155,7 @@ def resolve(value: Any, scope: Scope) -> Any:
             return _get(parse_get(value["Get"], "Get"), scope)
         if set(value) == {"Std:Join"}:
             join = value["Std:Join"]
-            return str(join.get("On", "")).join(_text(resolve(v, scope)) for v in join["Values"])
+            return str(join.get("On", "")).join(as_text(resolve(v, scope)) for v in join["Values"])
         if set(value) == {"Std:JsonGet"}:
             spec = value["Std:JsonGet"]
             ref = _property_file_ref(spec["PropertyFile"], "PropertyFile")
@@ -183,10 +183,15 @@ def _get(ref: Reference, scope: Scope) -> Any:
     return found
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A value as text, the way a Join, a parameter listing or an output listing shows it.
+
+    >>> as_text(True), as_text(0.5), as_text({"a": 1})
+    ('true', '0.5', '{"a": 1}')
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 # ---- conditions ----------------------------------------------------------------------

@@ -3,7 +3,6 @@ which also keep status-change events well under their maximum size)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from groundfog.core.errors import ValidationError
@@ -54,10 +53,3 @@ def version_id(value: Any) -> int:
     if not 1 <= version <= MAX_VERSION:
         raise ValidationError(f"PipelineVersionId must be a version number, 1-{MAX_VERSION}", field="PipelineVersionId")
     return version
-
-
-def as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value)
-

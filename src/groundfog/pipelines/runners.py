@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 from groundfog.core.errors import AlreadyExists, Conflict, GroundfogError, ResourceInUse, ResourceNotFound, ValidationError
 from groundfog.core.serialize import to_jsonable
 from groundfog.pipelines.definition import Step, coerce_parameter
+from groundfog.pipelines.expressions import as_text
+from groundfog.training.sdk import DEFAULT_BUCKET, default_bucket
 
 if TYPE_CHECKING:
     from groundfog.pipelines.service import PipelinesService
 
-DEFAULT_BUCKET = "sagemaker-local-000000000000"  # the SageMaker SDK's default bucket, as groundfog's SDK names it
 JOB_FAILURE = "SageMaker.JOB_INTERNAL_ERROR"
 FUNCTION_FAILURE = "Step.SERVICE_FAULT"
 # SageMaker request keys that configure what does not exist locally; accepted, not passed on.
@@ -111,7 +112,7 @@ class Runners:
         kwargs["tags"] = [*(kwargs.get("tags") or []), *tags]
         s = self.service
         if f"s3://{DEFAULT_BUCKET}/" in json.dumps(arguments):
-            self._default_bucket()
+            default_bucket(s)  # created on first use, as SageMaker's SDK does (it needs only .storage)
         try:
             if step.type == "Processing":
                 created = s.processing.create_processing_job(processing_job_name=name, **kwargs)
@@ -122,14 +123,6 @@ class Runners:
         except (ResourceInUse, AlreadyExists, Conflict):
             return self._describe_job(step, name)[_arn_key(step)]
         return next(iter(created.values())) if isinstance(created, dict) and created else ""
-
-    def _default_bucket(self) -> None:
-        """The bucket default outputs go to, created on first use as SageMaker's SDK does."""
-        try:
-            self.service.storage.head_bucket(DEFAULT_BUCKET)
-        except ResourceNotFound:
-            with contextlib.suppress(AlreadyExists, Conflict):  # created meanwhile
-                self.service.storage.create_bucket(DEFAULT_BUCKET)
 
     def poll_job(self, step: Step, name: str) -> Outcome | None:
         try:
@@ -243,7 +236,7 @@ class Runners:
             outputs = output_parameters(step, returned if isinstance(returned, dict) else {}, "the function's result")
         except ValueError as exc:
             return Outcome("Failed", failure_reason=f"function {arn}: {exc}", metadata={"Lambda": {"Arn": arn}})
-        listed = [{"Name": k, "Value": json.dumps(v) if not isinstance(v, str) else v} for k, v in outputs.items()]
+        listed = [{"Name": k, "Value": as_text(v)} for k, v in outputs.items()]
         return Outcome("Succeeded", {"OutputParameters": outputs},
                        {"Lambda": {"Arn": arn, "OutputParameters": listed}})  # fmt: skip
 

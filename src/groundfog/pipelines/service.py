@@ -23,11 +23,13 @@ from groundfog.core.errors import GroundfogError, PayloadTooLarge, ResourceNotFo
 from groundfog.core.names import arn
 from groundfog.pipelines import tables as t
 from groundfog.pipelines.definition import Definition, parse_definition
-from groundfog.pipelines.engine import EXECUTION_EVENT, ExecutionDriver, cache_fresh, iso
+from groundfog.core.times import iso_utc
+from groundfog.pipelines.engine import EXECUTION_EVENT, ExecutionDriver, cache_fresh
 from groundfog.pipelines.execution_ops import ExecutionOperations
 from groundfog.pipelines.limits import shortened
 from groundfog.pipelines.pipeline_ops import PipelineOperations
 from groundfog.pipelines.triggers import start_from_event
+from groundfog.training.uris import parse_s3_uri
 
 log = logging.getLogger("groundfog.pipelines")
 
@@ -97,10 +99,10 @@ class PipelinesService(PipelineOperations, ExecutionOperations, DrivenService):
             conn.execute(t.lineage.insert(), rows)
 
     def _etag(self, uri: str) -> str | None:
-        bucket, _, key = uri[len("s3://"):].partition("/")
-        if not key or key.endswith("/"):
-            return None
         try:
+            bucket, key = parse_s3_uri(uri, "S3Uri")
+            if not key or key.endswith("/"):
+                return None
             return self.storage.head_object(bucket, key).etag
         except (GroundfogError, AttributeError):
             return None  # a prefix, not one object
@@ -135,7 +137,7 @@ class PipelinesService(PipelineOperations, ExecutionOperations, DrivenService):
         detail = {"pipelineArn": self.pipeline_arn(row.pipeline), "pipelineExecutionArn": row.arn,
                   "pipelineExecutionDisplayName": row.display_name or row.name,
                   "currentPipelineExecutionStatus": row.status, "previousPipelineExecutionStatus": previous,
-                  "executionStartTime": iso(row.created_at), "executionEndTime": iso(row.ended_at),
+                  "executionStartTime": iso_utc(row.created_at), "executionEndTime": iso_utc(row.ended_at),
                   "pipelineExecutionDescription": row.description, "failureReason": row.failure_reason}  # fmt: skip
         self.emit(EXECUTION_EVENT, {k: v for k, v in detail.items() if v is not None}, [row.arn])
 
