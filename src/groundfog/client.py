@@ -31,6 +31,7 @@ SERVICE_CLASSES = {
     "tuning": "groundfog.training.tuning_service:TuningService",
     "registry": "groundfog.registry:RegistryService",
     "pipelines": "groundfog.pipelines.service:PipelinesService",
+    "serving": "groundfog.serving.service:ServingService",
 }
 
 
@@ -65,13 +66,16 @@ def raise_for_error(response: httpx.Response) -> None:
 
 WAIT_SLICE = 20.0  # seconds one WaitFor* request may block the server
 _ENDED = frozenset(("Completed", "Failed", "Stopped", "Succeeded"))
+_STEADY_ENDPOINT = frozenset(("InService", "Failed", "OutOfService", "UpdateRollbackFailed"))
 
 
 def _ended(result: Any) -> bool:
     """Whether a job or execution description (``{"TrainingJobStatus": "Completed", ...}``,
     ``{"PipelineExecutionStatus": "Succeeded", ...}``) has ended."""
     return isinstance(result, dict) and any(
-        key.endswith(("JobStatus", "ExecutionStatus")) and value in _ENDED for key, value in result.items()
+        (key.endswith(("JobStatus", "ExecutionStatus")) and value in _ENDED)
+        or (key == "EndpointStatus" and value in _STEADY_ENDPOINT)
+        for key, value in result.items()
     )
 
 

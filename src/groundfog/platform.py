@@ -24,6 +24,7 @@ from groundfog.events import EventsService
 from groundfog.metrics import MetricsService
 from groundfog.pipelines.service import PipelinesService
 from groundfog.registry import RegistryService
+from groundfog.serving.service import ServingService
 from groundfog.storage import StorageService
 from groundfog.training.instances_service import InstancesService
 from groundfog.training.processing_service import ProcessingService
@@ -60,6 +61,9 @@ class Platform:
             **shared, storage=self.storage, training=self.training, processing=self.processing, tuning=self.tuning,
             registry=self.registry, events=self.events,
         )
+        self.serving = ServingService(
+            **shared, storage=self.storage, registry=self.registry, metrics=self.metrics, bus=self.events
+        )
         self._started = False
         self._lock = threading.Lock()
 
@@ -77,6 +81,7 @@ class Platform:
             "tuning": self.tuning,
             "pipelines": self.pipelines,
             "registry": self.registry,
+            "serving": self.serving,
         }
 
     @property

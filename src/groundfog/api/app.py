@@ -78,7 +78,15 @@ def create_app(platform: "Platform") -> FastAPI:
     def console_pipeline_execution(execution_id: str) -> HTMLResponse:
         return console_page(pipelines_pages.render_pipeline_execution, execution_id)
 
+    from starlette.routing import Route
+
+    from groundfog.serving.runtime_api import InvocationsEndpoint
     from groundfog.storage.api import router as storage_router
+
+    # First, so that an invocation meets no other route on its way.
+    app.router.routes.insert(
+        0, Route("/endpoints/{name}/invocations", InvocationsEndpoint(platform.serving), methods=["POST"])
+    )
 
     app.include_router(storage_router, prefix="/api/storage", tags=["storage"])
     for name, service in platform.services.items():

@@ -27,6 +27,8 @@ _ENV = {
     "objects_options": "GROUNDFOG_OBJECTS_OPTIONS",
     "fsync": "GROUNDFOG_FSYNC",
     "spot_interruptions": "GROUNDFOG_SPOT_INTERRUPTIONS",
+    "max_invocation_bytes": "GROUNDFOG_MAX_INVOCATION_BYTES",
+    "invocation_timeout": "GROUNDFOG_INVOCATION_TIMEOUT",
 }
 EXECUTORS = ("local", "ray")
 
@@ -43,6 +45,9 @@ class Config:
     # fsspec storage options for a remote objects_url (endpoint_url, key, secret, ...).
     objects_options: dict = field(default_factory=dict)
     max_event_bytes: int = 256 * 1024
+    # SageMaker Runtime's limits on one real-time invocation: 6 MB payload, 60 s.
+    max_invocation_bytes: int = 6 * 1024 * 1024
+    invocation_timeout: float = 60.0
     # Survive power loss, not only a killed process: fsync every object and commit.
     # Off by default, as with SQLite's synchronous=NORMAL in WAL mode.
     fsync: bool = False
@@ -87,6 +92,13 @@ class Config:
                 values[name] = os.environ[var]
         if isinstance(values.get("fsync"), str):
             values["fsync"] = str(values["fsync"]).lower() in ("1", "true", "yes", "on")
+        for name, kind in (("max_invocation_bytes", int), ("invocation_timeout", float)):
+            if isinstance(values.get(name), str):
+                try:
+                    values[name] = kind(str(values[name]))
+                except ValueError:
+                    raise ValidationError(f"{_ENV[name]} must be a number, got {values[name]!r}",
+                                          field=_ENV[name]) from None  # fmt: skip
         for name in ("spot_interruptions", "objects_options"):  # JSON objects in the environment
             if isinstance(values.get(name), str):
                 try:

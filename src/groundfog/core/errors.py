@@ -13,7 +13,8 @@ both interfaces map errors in exactly one place.
     │   └── AlreadyExists             409  ResourceAlreadyExistsException
     ├── LimitExceeded                 429  LimitExceededException
     ├── Unauthorized                  401  UnauthorizedException
-    └── ServiceUnavailable            503  ServiceUnavailable
+    ├── ServiceUnavailable            503  ServiceUnavailable
+    └── ModelError                    424  ModelError
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ class ServiceUnavailable(GroundfogError):
     exit_code = 7
 
 
+class ModelError(GroundfogError):
+    """The model's container answered an invocation with an error (SageMaker Runtime's
+    ``ModelError``): ``details`` carry ``OriginalStatusCode`` and ``OriginalMessage``."""
+
+    status_code = 424
+    code = "ModelError"
+    exit_code = 8
+
+
 _BY_CODE = {
     cls.code: cls
     for cls in (
@@ -109,6 +119,7 @@ _BY_CODE = {
         LimitExceeded,
         Unauthorized,
         ServiceUnavailable,
+        ModelError,
     )
 }
 
