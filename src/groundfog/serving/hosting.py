@@ -178,9 +178,11 @@ class EndpointHost:
                     return  # someone else wrote: read again next tick
                 for stage, message, detail in events:
                     append_history(conn, name, now, stage, message, detail)
+        # The router learns first, so no request is sent to a worker about to stop.
+        service.router.update(doc)
+        if changed:
             service.announce(doc, before["status"], events)
         self._stop_unwanted(doc)
-        service.router.update(doc)
 
     def _sync_workers(self, doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
         """Start, watch and replace workers; record instance states in the document."""

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from groundfog.core.errors import ModelError, PayloadTooLarge, ServiceUnavailable
 from groundfog.serving.capture import capture_line
 from groundfog.serving.records import load
-from groundfog.serving.routes import Route, VariantRoute
+from groundfog.serving.routes import SERVING_STATUSES, Route, VariantRoute
 from groundfog.serving.tables import endpoints
 from groundfog.serving.upstream import Upstreams, UpstreamError, UpstreamTimeout
 
@@ -81,7 +81,7 @@ class Router:
 
     def route(self, name: str) -> Route:
         local = self._local.get(name)
-        if local is not None:
+        if local is not None and local.status in SERVING_STATUSES:
             return local
         now = time.monotonic()
         cached = self._remote.get(name)
@@ -94,10 +94,12 @@ class Router:
             if generation == cached[0].generation:
                 self._remote[name] = (cached[0], now)
                 return cached[0]
-        self.service.ensure_hosted(name)
-        local = self._local.get(name)
-        if local is not None:
-            return local
+        if cached is None and local is None:
+            self.service.ensure_hosted(name)
+            local = self._local.get(name)
+            if local is not None and local.status in SERVING_STATUSES:
+                return local
+        # Just committed by the hosting loop, which tells this router a moment later.
         with state.read() as conn:
             route = Route.build(load(conn, name))
         self._remote[name] = (route, now)
