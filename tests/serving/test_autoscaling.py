@@ -8,7 +8,7 @@ import pytest
 
 from endpoint_helpers import create_model, csv_rows, deploy, variant
 from groundfog.core.errors import ValidationError
-from traffic import Traffic
+from groundfog.labs.traffic import Traffic
 
 RESOURCE = "endpoint/e/variant/AllTraffic"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"

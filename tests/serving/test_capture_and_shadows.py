@@ -11,7 +11,7 @@ import time
 
 from endpoint_helpers import create_model, csv_rows, deploy, variant
 from groundfog.core.errors import GroundfogError
-from traffic import Traffic
+from groundfog.labs.traffic import Traffic
 
 
 def _capture_config(percent: int) -> dict:

@@ -10,7 +10,7 @@ import pytest
 
 from endpoint_helpers import create_model, csv_rows, deploy, variant
 from groundfog.core.errors import ValidationError
-from traffic import Traffic
+from groundfog.labs.traffic import Traffic
 
 
 def _errors_alarm(platform, endpoint: str, variant_name: str, name: str = "canary-5xx") -> str:

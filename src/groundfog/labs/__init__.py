@@ -70,6 +70,20 @@ LABS: dict[str, Lab] = {
             "object creation, trigger SG Pipeline. SG Pipeline for preprocessing, training and evaluation",
             "groundfog.labs.retrain_on_upload:run",
         ),
+        Lab(
+            "blue-green",
+            "Blue/green deployment: deploy new model to a separate environment and switch all traffic to it "
+            "after testing it. Easy rollback",
+            "groundfog.labs.blue_green:run",
+        ),
+        Lab("real-time-low-latency", "Real-time: low-latency, high cost", "groundfog.labs.real_time:run"),
+        # Last, so that `groundfog demo` ends with the retrained model going out as a canary.
+        Lab(
+            "canary",
+            "Canary: first direct a small percentage of traffic to the new deployment, then increase or decrease "
+            "based on performance. good rollout, allows real-world traffic testing",
+            "groundfog.labs.canary:run",
+        ),
     )
 }
 

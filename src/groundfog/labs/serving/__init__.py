@@ -1,0 +1,1 @@
+"""Inference code the serving labs deploy (SageMaker's handler contract)."""
