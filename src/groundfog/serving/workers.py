@@ -86,30 +86,36 @@ class Worker:
             return "no log"
         return lines[-1][:500] if lines else "no output"
 
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL after a grace period; the process is reaped."""
+    def terminate(self) -> float:
+        """Ask the worker to stop (SIGTERM: it finishes the request in hand); returns the
+        monotonic time by which it must be gone (see ``reap``)."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            try:
+                process.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                return 0.0
+        return time.monotonic() + STOP_GRACE_SECONDS
+
+    def reap(self, deadline: float) -> bool:
+        """True once the process is gone; past ``deadline`` it is killed."""
         process = self.process
         if process is None or process.poll() is not None:
-            return
-        try:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        except ProcessLookupError:
-            return
+            return True
+        if time.monotonic() < deadline:
+            return False
+        process.kill()
+        process.wait()
+        return True
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after a grace period; waits until the process is reaped."""
+        deadline = self.terminate()
+        while not self.reap(deadline):
+            time.sleep(0.01)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
 
-
-def wait_until(predicate, timeout: float, interval: float = 0.02) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
