@@ -41,6 +41,11 @@ _SDK = {
     # The pipeline entry points; steps, parameters and conditions are in groundfog.pipelines.sdk.
     **dict.fromkeys(("Pipeline", "PipelineSession"), "groundfog.pipelines.sdk"),
     **dict.fromkeys(("ModelPackage", "ModelPackageGroup"), "groundfog.registry.sdk"),
+    # Hosting; the serializers and deserializers are in groundfog.serving.sdk.
+    **dict.fromkeys(
+        ("Model", "SKLearnModel", "XGBoostModel", "PyTorchModel", "DataCaptureConfig", "Predictor"),
+        "groundfog.serving.sdk",
+    ),
 }
 __all__ += list(_SDK)
 

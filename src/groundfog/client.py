@@ -12,12 +12,16 @@ import time
 import typing
 from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import TypeAdapter
 
 from groundfog.core.errors import GroundfogError, ServiceUnavailable, error_from_dict
 from groundfog.core.serialize import to_jsonable
+
+if typing.TYPE_CHECKING:
+    from groundfog.serving.router import Invocation
 
 # Where each remote service's local class lives, so results come back as the same types.
 SERVICE_CLASSES = {
@@ -119,6 +123,60 @@ class RemoteService:
         return invoke
 
 
+class RemoteServing(RemoteService):
+    """The serving service of a server: its operations, and InvokeEndpoint on SageMaker
+    Runtime's own route (the request body is the payload, not JSON)."""
+
+    def invoke_endpoint(
+        self,
+        endpoint_name: str,
+        body: bytes | str,
+        content_type: str = "application/json",
+        accept: str | None = None,
+        custom_attributes: str | None = None,
+        target_variant: str | None = None,
+        inference_id: str | None = None,
+    ) -> "Invocation":
+        """``POST /endpoints/{name}/invocations``; an ``Invocation``, as the embedded service returns.
+
+        >>> gf.connect(url).serving.invoke_endpoint("churn", b"1.0,2.0", content_type="text/csv").body  # doctest: +SKIP
+        b'0\\n'
+        """
+        # Imported here: the router module loads SQLAlchemy, which a client that never invokes does without.
+        from groundfog.serving.router import Invocation
+
+        headers = {"Content-Type": content_type}
+        for header, value in (("Accept", accept), ("X-Amzn-SageMaker-Custom-Attributes", custom_attributes),
+                              ("X-Amzn-SageMaker-Target-Variant", target_variant),
+                              ("X-Amzn-SageMaker-Inference-Id", inference_id)):  # fmt: skip
+            if value:
+                headers[header] = value
+        data = body.encode() if isinstance(body, str) else bytes(body)
+        try:
+            response = self._http.post(f"/endpoints/{quote(endpoint_name, safe='')}/invocations", content=data,
+                                       headers=headers)  # fmt: skip
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(f"groundfog server at {self._http.base_url} is unreachable: {exc}") from None
+        if not response.is_success:
+            raise _invocation_error(response)
+        return Invocation(response.content, response.headers.get("content-type", "application/octet-stream"),
+                          response.headers.get("x-amzn-invoked-production-variant", ""),
+                          response.headers.get("x-amzn-sagemaker-custom-attributes"))  # fmt: skip
+
+
+def _invocation_error(response: httpx.Response) -> GroundfogError:
+    """The typed error of an invocation's JSON error body, whose extra keys (a
+    ModelError's ``OriginalStatusCode`` / ``OriginalMessage``) are its details."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return error_from_dict({"message": response.text or response.reason_phrase}, response.status_code)
+    details = {k: v for k, v in body.items() if k not in ("__type", "message", "field", "details")}
+    return error_from_dict({**body, "details": {**(body.get("details") or {}), **details}}, response.status_code)
+
+
 class RemotePlatform:
     """What ``groundfog.connect(url)`` returns: ``.storage``, ``.events``, ``.topics``, ``.metrics``."""
 
@@ -130,6 +188,7 @@ class RemotePlatform:
             setattr(self, name, RemoteService(name, self._http))
         from groundfog.storage.client import RemoteStorage
 
+        self.serving = RemoteServing("serving", self._http)
         storage = RemoteService("storage", self._http)
         self.storage = RemoteStorage(self._http, lambda op, kw: storage.__getattr__(op)(**kw))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from server_helpers import RunningServer
-from test_sdk import V1, V2, breast_cancer, classifier, malignant_rows, put_models
+from test_serving_sdk import V1, V2, breast_cancer, classifier, malignant_rows, put_models
 from typer.testing import CliRunner
 
 import groundfog as gf

@@ -24,6 +24,7 @@ def _mount() -> None:
     from groundfog.metrics.cli import alarms_app, metrics_app
     from groundfog.pipelines.cli import pipelines_app
     from groundfog.registry.cli import models_app, registry_app
+    from groundfog.serving.cli import endpoint_configs_app, endpoints_app
     from groundfog.storage.cli import app as storage_app
     from groundfog.training.cli import processing_app, training_app, tuning_app
     from groundfog.training.instances_cli import app as instances_app
@@ -41,6 +42,10 @@ def _mount() -> None:
     app.add_typer(registry_app, name="registry", help="Model package groups, versions and approval (SageMaker Model Registry).")
     app.add_typer(models_app, name="models", help="Models: an image and model data, or a registered version (SageMaker CreateModel).")
     app.add_typer(pipelines_app, name="pipelines", help="Pipelines: DAGs of processing, training, condition and registration steps (SageMaker Pipelines).")
+    app.add_typer(endpoint_configs_app, name="endpoint-configs",
+                  help="Endpoint configs: variants, instance counts, weights, data capture (SageMaker CreateEndpointConfig).")
+    app.add_typer(endpoints_app, name="endpoints",
+                  help="Real-time endpoints: deploy, update with canary or linear traffic shifts, invoke (SageMaker hosting).")
     app.command("lab")(lab)
 
 

@@ -6,6 +6,8 @@
     groundfog registry list --group churn --status PendingManualApproval
     groundfog registry approve churn/1 --description "beats v0 on AUC"
     groundfog models create --name churn-v1 --model-package churn/1
+    groundfog models create --name churn-v2 --framework sklearn --model-data s3://models/churn/v2/model.tar.gz \\
+        --entry-point inference.py --source-dir code/
 
 A version is named by its ARN or ``GROUP/VERSION``. Commands are thin: each calls one
 registry operation and prints a table, or the record with ``--json``.
@@ -229,18 +231,33 @@ def create_model(
     model_package: Annotated[str | None, Opt(help="A registered version (ARN or GROUP/VERSION) instead of --image/--model-data.")] = None,
     env: Pairs = None,
     role_arn: Annotated[str | None, Opt(help="The execution role's ARN.")] = None,
+    framework: Annotated[str | None, Opt(help="sklearn, xgboost or pytorch: the image, when --image is not given.")] = None,
+    entry_point: Annotated[str | None, Opt(help="The inference script (model_fn, input_fn...), in --source-dir if given.")] = None,
+    source_dir: Annotated[str | None, Opt(help="A directory (or s3:// sourcedir.tar.gz) holding --entry-point.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a model (CreateModel) from an image and model data, or from a registered version."""
+    """Create a model (CreateModel) from an image and model data, or from a registered version.
+
+    With --entry-point, the inference code is uploaded as sourcedir.tar.gz and named by
+    SAGEMAKER_PROGRAM / SAGEMAKER_SUBMIT_DIRECTORY, as the SDK's Model does."""
+    if framework is not None and image is not None:
+        fail("give --image or --framework, not both", 2)
+    if source_dir is not None and entry_point is None:
+        fail("--source-dir needs --entry-point (the script in it)", 2)
     container: dict[str, Any] = {}
     if model_package is not None:
         container["ModelPackageName"] = model_package
-    if image is not None:
-        container["Image"] = image
+    if image is not None or framework is not None:
+        container["Image"] = image or framework
     if model_data is not None:
         container["ModelDataUrl"] = model_data
-    if env:
-        container["Environment"] = parse_pairs(env, "--env")
+    environment = parse_pairs(env, "--env")
+    if entry_point is not None:
+        from groundfog.serving.sdk_model import model_code_environment
+
+        environment.update(model_code_environment(platform(), entry_point, source_dir))
+    if environment:
+        container["Environment"] = environment
     created = platform().registry.create_model(model_name=name, primary_container=container, execution_role_arn=role_arn)
     _done(created, created["ModelArn"], as_json)
 

@@ -245,6 +245,21 @@ def test_canary_update_shifts_traffic_to_the_second_model_then_completes(platfor
         new_config["EndpointConfigName"], "bc"]
 
 
+def test_a_registered_model_package_version_deploys(platform):
+    from groundfog.registry.sdk import register
+
+    gf.ModelPackageGroup("bc", platform=platform).create()
+    package = register(platform, model_data=V1, image_uri="sklearn", model_package_group_name="bc",
+                       approval_status="Approved")
+    model = gf.Model(model_package_arn=package.model_package_arn, platform=platform)
+    predictor = model.deploy(endpoint_name="bc-registered", serializer=CSVSerializer(), deserializer=CSVDeserializer())
+    assert model.name.startswith("bc-2")
+    assert platform.registry.describe_model(model_name=model.name)["PrimaryContainer"]["ModelDataUrl"] == V1
+    assert {r[0] for r in predictor.predict(malignant_rows(2))} == {"0"}
+    predictor.delete_endpoint()
+    predictor.delete_model()
+
+
 def test_update_endpoint_changes_the_instance_count_of_the_only_variant(platform):
     predictor = gf.SKLearnModel(model_data=V1, name="bc-v1", platform=platform).deploy(endpoint_name="bc")
     predictor.update(initial_instance_count=2)
