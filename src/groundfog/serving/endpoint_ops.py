@@ -27,6 +27,7 @@ from groundfog.serving.base import MOVING, ServingBase, endpoint_arn
 from groundfog.serving.config_ops import _named_rows
 from groundfog.serving.fleets import describe_variants, fleet_capacity, new_fleet, size_fraction
 from groundfog.serving.hosting import STALE_SECONDS
+from groundfog.serving.model_files import container_of
 from groundfog.serving.records import append_history, load, save
 from groundfog.serving.requests import parse_deployment_config, parse_desired
 from groundfog.serving.tables import endpoints, history
@@ -88,13 +89,14 @@ class EndpointOperations(ServingBase):
         with self.state.read() as conn:
             doc = load(conn, name)
         blue = doc["fleets"][0]
+        images = self._images(doc["fleets"])
         out: dict[str, Any] = {
             "EndpointName": name, "EndpointArn": doc["arn"], "EndpointConfigName": doc["config_name"],
-            "ProductionVariants": describe_variants(blue), "EndpointStatus": doc["status"],
+            "ProductionVariants": describe_variants(blue, images), "EndpointStatus": doc["status"],
             "CreationTime": utc_datetime(doc["created_at"]), "LastModifiedTime": utc_datetime(doc["modified_at"]),
         }  # fmt: skip
         if blue["shadows"]:
-            out["ShadowProductionVariants"] = describe_variants(blue, "shadows")
+            out["ShadowProductionVariants"] = describe_variants(blue, images, "shadows")
         capture = blue.get("capture")
         if capture:
             out["DataCaptureConfig"] = {"EnableCapture": True, "CaptureStatus": "Started",
@@ -108,12 +110,22 @@ class EndpointOperations(ServingBase):
         if pending:
             green = next(f for f in doc["fleets"] if f["id"] == pending["green"])
             out["PendingDeploymentSummary"] = {"EndpointConfigName": pending["config"],
-                                               "ProductionVariants": describe_variants(green),
+                                               "ProductionVariants": describe_variants(green, images),
                                                "StartTime": utc_datetime(pending["started_at"])}  # fmt: skip
             out["DeploymentProgress"] = {"Type": pending["type"], "Phase": pending["phase"],
                                          "Step": pending["step"] + 1, "Steps": len(pending["shares"]),
                                          "NewFleetShare": green["share"]}  # fmt: skip
         return out
+
+    def _images(self, fleets: list[dict[str, Any]]) -> dict[str, str]:
+        images = {}
+        for model in {v["model"] for f in fleets for v in f["variants"] + f["shadows"]}:
+            try:
+                described = self.registry.describe_model(model_name=model)
+            except ResourceNotFound:
+                continue  # deleted since: the variant still shows its model's name
+            images[model] = container_of(described).get("Image", model)
+        return images
 
     @operation
     def list_endpoints(

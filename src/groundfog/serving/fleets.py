@@ -115,14 +115,16 @@ def shrink_counts(fleet: Fleet, originals: dict[str, int], green_share: float) -
         variant["desired_count"] = variant["count"]
 
 
-def describe_variants(fleet: Fleet, key: str = "variants") -> list[dict[str, Any]]:
-    """ProductionVariants (or ShadowProductionVariants) as DescribeEndpoint shows them."""
+def describe_variants(fleet: Fleet, images: dict[str, str], key: str = "variants") -> list[dict[str, Any]]:
+    """ProductionVariants (or ShadowProductionVariants) as DescribeEndpoint shows them;
+    ``images`` maps each model to its container's image."""
     out = []
     for variant in fleet[key]:
         running = [i for i in variant["instances"] if i["status"] == "InService"]
+        image = images.get(variant["model"], variant["model"])
         entry = {
             "VariantName": variant["name"],
-            "DeployedImages": [{"SpecifiedImage": variant["model"], "ResolvedImage": variant["model"]}],
+            "DeployedImages": [{"SpecifiedImage": image, "ResolvedImage": image}],
             "CurrentWeight": variant["weight"],
             "DesiredWeight": variant["desired_weight"],
             "CurrentInstanceCount": len(running),
