@@ -12,7 +12,7 @@ import groundfog
 from groundfog.api.auth import BearerTokenMiddleware
 from groundfog.api.errors import install_error_handlers
 from groundfog.api.operations import operations_router
-from groundfog.console import jobs_pages, pipelines_pages, registry_pages
+from groundfog.console import endpoints_pages, jobs_pages, pipelines_pages, registry_pages
 from groundfog.core.errors import ResourceNotFound
 
 if TYPE_CHECKING:
@@ -77,6 +77,14 @@ def create_app(platform: "Platform") -> FastAPI:
     @app.get("/console/pipelines/executions/{execution_id}", response_class=HTMLResponse, include_in_schema=False)
     def console_pipeline_execution(execution_id: str) -> HTMLResponse:
         return console_page(pipelines_pages.render_pipeline_execution, execution_id)
+
+    @app.get("/console/endpoints", response_class=HTMLResponse, include_in_schema=False)
+    def console_endpoints() -> HTMLResponse:
+        return console_page(endpoints_pages.render_endpoints)
+
+    @app.get("/console/endpoints/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def console_endpoint(name: str) -> HTMLResponse:
+        return console_page(endpoints_pages.render_endpoint, name)
 
     from starlette.routing import Route
 

@@ -1,6 +1,6 @@
-"""SVG charts for the console: a line chart of metric series by step (training curves)
-and a scatter of an objective by trial (tuning leaderboards). No script, no library:
-the server draws them."""
+"""SVG charts for the console: a line chart of metric series by step (training curves),
+a scatter of an objective by trial (tuning leaderboards) and a step chart of shares over
+time (an endpoint's traffic shifting). No script, no library: the server draws them."""
 
 from __future__ import annotations
 
@@ -119,3 +119,71 @@ def _span(values: list[float]) -> tuple[float, float]:
         pad = abs(lo) * 0.05 or 1.0
         return lo - pad, hi + pad
     return lo, hi
+
+
+ROLLED_BACK = "#d62728"  # PALETTE's red, kept for lines that ended in a rollback
+
+
+def step_chart(lines: list[tuple[str, list[tuple[float, float, str]], str | None]], *, x_label: str, y_label: str,
+               y_max: float = 100.0, width: int = 720, height: int = 280) -> str:  # fmt: skip
+    """An SVG step chart of (label, points, failure) lines, y from 0 to ``y_max``: each
+    line holds a point's value until its next point's x. Points are (x, y, tooltip); a
+    line with a failure is drawn red and dashed and ends in a cross whose tooltip, like
+    its legend entry, gives the failure.
+
+    >>> import re
+    >>> svg = step_chart([("update 1", [(0, 0, "started"), (5, 20, "canary"), (9, 100, "all")], None)],
+    ...                  x_label="seconds", y_label="% of traffic")
+    >>> svg.count("<polyline"), [float(v) for v in re.findall(r'data-y="([^"]+)"', svg)]
+    (1, [0.0, 20.0, 100.0])
+    """
+    left, right, top, bottom = MARGINS
+    x_max = max((x for _, points, _ in lines for x, _, _ in points), default=0.0)
+    x_max = x_max if finite(x_max) and x_max > 0 else 1.0
+
+    def x(value: float) -> float:
+        return left + (width - left - right) * value / x_max
+
+    def y(value: float) -> float:
+        return top + (height - top - bottom) * (y_max - min(max(value, 0.0), y_max)) / y_max
+
+    grid = "".join(
+        f'<line x1="{left}" y1="{y(y_max * q):.1f}" x2="{width - right}" y2="{y(y_max * q):.1f}" stroke="#eef3f7"/>'
+        f'<text x="{left - 6}" y="{y(y_max * q) + 4:.1f}" text-anchor="end">{tick(y_max * q)}</text>'
+        for q in (0.25, 0.5, 0.75)
+    )
+    colours = [c for c in PALETTE if c != ROLLED_BACK]
+    drawn, legend = [], []
+    for i, (label, points, failed) in enumerate(lines):
+        colour = ROLLED_BACK if failed else colours[i % len(colours)]
+        corners = []
+        for k, (px, py, _) in enumerate(points):
+            if k:  # hold the previous value up to this x, then step
+                corners.append(f"{x(px):.1f},{y(points[k - 1][1]):.1f}")
+            corners.append(f"{x(px):.1f},{y(py):.1f}")
+        dash = ' stroke-dasharray="6 3"' if failed else ""
+        tip = f"{label}: {failed}" if failed else label
+        drawn.append(f'<g class="{"rolled-back" if failed else "line"}">'
+                     f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash} points="{" ".join(corners)}">'
+                     f"<title>{escape(tip)}</title></polyline>")  # fmt: skip
+        for px, py, note in points:
+            drawn.append(f'<circle cx="{x(px):.1f}" cy="{y(py):.1f}" r="3.5" fill="{colour}" data-x="{px:.3f}" '
+                         f'data-y="{py:g}"><title>{escape(note)}</title></circle>')  # fmt: skip
+        if failed and points:
+            cx, cy = x(points[-1][0]), y(points[-1][1])
+            drawn.append(f'<path class="rollback" d="M{cx - 6:.1f},{cy - 6:.1f} L{cx + 6:.1f},{cy + 6:.1f} '
+                         f'M{cx - 6:.1f},{cy + 6:.1f} L{cx + 6:.1f},{cy - 6:.1f}" stroke="{ROLLED_BACK}" '
+                         f'stroke-width="2.5"><title>{escape(failed)}</title></path>')  # fmt: skip
+        drawn.append("</g>")
+        note = f' <span class="failure-note">{escape(failed)}</span>' if failed else ""
+        legend.append(f'<li><i style="background:{colour}"></i>{escape(label)}{note}</li>')
+    return (
+        f'<figure class="chart"><svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-size="11" role="img" aria-label="{escape(y_label)}">'
+        + _axes(width, height, (y(0), 0.0), (y(y_max), y_max), (x(0), "0"), (x(x_max), f"{x_max:.3g}"), x_label)
+        + grid
+        + f'<text transform="translate(14 {(top + height - bottom) / 2:.0f}) rotate(-90)" text-anchor="middle">'
+        f"{escape(y_label)}</text>"
+        + "".join(drawn)
+        + f'</svg><ul class="legend">{"".join(legend)}</ul></figure>'
+    )
