@@ -62,7 +62,7 @@ def call(app, method: str, path: str, body: bytes = b"", headers: dict[str, str]
 @pytest.fixture(scope="module")
 def breast_cancer():
     X, y = load_breast_cancer(return_X_y=True)
-    model = LogisticRegression(max_iter=5000).fit(X, y)
+    model = LogisticRegression(solver="liblinear").fit(X, y)
     return model, X
 
 

@@ -25,16 +25,22 @@ from groundfog.core._launcher import proc_stat
 READY_TIMEOUT = 60.0
 
 
-def read_ready(path: Path, running, timeout: float = READY_TIMEOUT) -> dict:
-    """The ready file's report, once written; fails if ``running()`` turns false first."""
+def wait_for_file(path: Path, running, timeout: float = READY_TIMEOUT) -> None:
+    """Return once ``path`` exists; fail if ``running()`` turns false first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists():
-            return json.loads(path.read_text())
+            return
         if not running():
-            raise AssertionError("the worker exited without writing its ready file")
+            raise AssertionError(f"gone before {path.name} was written")
         time.sleep(0.01)
-    raise AssertionError("the worker never wrote its ready file")
+    raise AssertionError(f"{path.name} was never written")
+
+
+def read_ready(path: Path, running) -> dict:
+    """The worker's ready-file report, once written (atomically: whole or absent)."""
+    wait_for_file(path, running)
+    return json.loads(path.read_text())
 
 
 class Worker:
@@ -90,7 +96,7 @@ def wait_gone(pid: int, timeout: float) -> bool:
 @pytest.fixture(scope="module")
 def breast_cancer():
     X, y = load_breast_cancer(return_X_y=True)
-    return LogisticRegression(max_iter=5000).fit(X, y), X
+    return LogisticRegression(solver="liblinear").fit(X, y), X
 
 
 @pytest.fixture
@@ -170,10 +176,12 @@ def test_code_inside_the_model_dir_is_used(start_worker, sklearn_dir):
 def test_sigterm_finishes_the_request_in_flight_then_exits_0(start_worker, sklearn_dir, tmp_path):
     code = tmp_path / "code"
     code.mkdir()
-    (code / "slow.py").write_text(textwrap.dedent("""
-        import time
+    started = tmp_path / "request-started"
+    (code / "slow.py").write_text(textwrap.dedent(f"""
+        import pathlib, time
 
         def transform_fn(model, request_body, content_type, accept):
+            pathlib.Path({str(started)!r}).touch()
             time.sleep(1.0)
             return "done"
     """))
@@ -182,13 +190,14 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0(start_worker, sklea
     worker.wait_ready()
     answers: list[httpx.Response] = []
     request = threading.Thread(target=lambda: answers.append(
-        httpx.post(f"{worker.url}/invocations", content=b"{}", headers={"content-type": "application/json"})
+        httpx.post(f"{worker.url}/invocations", content=b"{}", headers={"content-type": "application/json"},
+                   timeout=60)
     ))  # fmt: skip
     request.start()
-    time.sleep(0.4)
+    wait_for_file(started, request.is_alive)  # the handler is running
     worker.process.send_signal(signal.SIGTERM)
-    assert worker.process.wait(timeout=30) == 0
-    request.join(timeout=30)
+    assert worker.process.wait(timeout=60) == 0
+    request.join(timeout=60)
     assert answers and answers[0].status_code == 200 and answers[0].text == "done"
 
 
@@ -230,11 +239,11 @@ def test_worker_exits_when_its_host_dies_but_not_when_the_launching_thread_ends(
     worker_pid = int(host.stdout.readline())
     try:
         port = read_ready(ready, lambda: not gone(worker_pid))["port"]
-        time.sleep(1.5)  # the launching thread ended long ago: the worker must still serve
+        time.sleep(1.5)  # the launching thread has ended: the worker must still serve
         assert httpx.get(f"http://127.0.0.1:{port}/ping").status_code == 200
         host.kill()
         host.wait()
-        assert wait_gone(worker_pid, timeout=5), "the worker outlived its host"
+        assert wait_gone(worker_pid, timeout=20), "the worker outlived its host"
     finally:
         host.kill()
         host.wait()
@@ -250,7 +259,7 @@ def test_worker_exits_when_the_watched_pid_is_not_its_parent(start_worker, sklea
         worker.wait_ready()
         watched.kill()
         watched.wait()
-        assert worker.process.wait(timeout=5) is not None
+        assert worker.process.wait(timeout=20) is not None
     finally:
         if watched.poll() is None:
             watched.kill()
