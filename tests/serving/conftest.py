@@ -3,14 +3,12 @@ regression on the breast-cancer data) packed as SageMaker packs one."""
 
 from __future__ import annotations
 
-import io
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from endpoint_helpers import CODE_DIR, trained_model_tarball
+from endpoint_helpers import trained_model_tarball
 
 
 @pytest.fixture(scope="session")
@@ -31,10 +29,3 @@ def gfp(tmp_path: Path, model_tarball: bytes) -> Iterator:
     finally:
         platform.close()
 
-
-def code_tarball(*names: str) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name in names:
-            tar.add(CODE_DIR / name, arcname=name)
-    return buf.getvalue()

@@ -27,6 +27,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from groundfog.serving.flushing import PeriodicFlusher
+
 log = logging.getLogger(__name__)
 
 Put = Callable[[str, bytes], None]
@@ -79,7 +81,9 @@ def _iso_millis(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + f".{millis % 1000:03d}Z"
 
 
-class CaptureWriter:
+class CaptureWriter(PeriodicFlusher):
+    thread_name = "groundfog-serving-capture"
+
     """Buffers capture records and writes them as whole JSON Lines objects through
     ``put(uri, data)``.
 
@@ -98,15 +102,13 @@ class CaptureWriter:
 
     def __init__(self, put: Put, *, flush_seconds: float = 1.0, max_records: int = 10_000) -> None:
         self.put = put
-        self.flush_seconds = flush_seconds
+        super().__init__(flush_seconds)
         self.max_records = max_records
         self.dropped = 0
         self._buffer: deque[tuple[str, str, str, float, dict[str, Any]]] = deque()
         self._lock = threading.Lock()  # guards _buffer and dropped
         self._flushing = threading.Lock()  # one flush at a time, so each record is written once
         self._dropped_unreported = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def record(self, destination: str, endpoint: str, variant: str, inference_time: float, line: dict) -> None:
         """Buffer one record (the ``line`` is kept as is, not copied); never waits for I/O."""
@@ -117,13 +119,6 @@ class CaptureWriter:
                 self._dropped_unreported += 1
             self._buffer.append((destination, endpoint, variant, inference_time, line))
 
-    def start(self) -> None:
-        """Flush every ``flush_seconds`` in a daemon thread until ``close``."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="groundfog-serving-capture", daemon=True)
-        self._thread.start()
 
     def flush(self) -> int:
         """Write everything buffered now; returns how many records were written."""
@@ -143,13 +138,6 @@ class CaptureWriter:
             self._requeue(failed, error)
         return written
 
-    def close(self) -> None:
-        """Stop the flusher thread and write what is left."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-        self.flush()
 
     def _objects(self, records: deque) -> list[tuple[str, list]]:
         """One object per (destination, endpoint, variant, hour), named after its first
@@ -191,9 +179,3 @@ class CaptureWriter:
                 f"; writing failed: {error!r}" if error is not None else "",
             )  # fmt: skip
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.flush_seconds):
-            try:
-                self.flush()
-            except Exception:  # noqa: BLE001 - the flusher must outlive one bad flush
-                log.exception("data capture flush failed")

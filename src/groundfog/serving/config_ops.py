@@ -17,7 +17,8 @@ from groundfog.core.errors import AlreadyExists, ResourceInUse, ResourceNotFound
 from groundfog.core.names import arn, validate_name
 from groundfog.core.service import operation
 from groundfog.core.times import utc_datetime
-from groundfog.registry.validation import parse_max_results, parse_name_contains, parse_sort, parse_tags
+from groundfog.registry.base import named_rows
+from groundfog.registry.validation import parse_tags
 from groundfog.serving.base import ServingBase
 from groundfog.serving.requests import parse_data_capture, parse_variants
 from groundfog.serving.tables import endpoint_configs, endpoints
@@ -100,7 +101,7 @@ class EndpointConfigOperations(ServingBase):
         sort_order: str = "Descending",
     ) -> dict[str, Any]:
         """Endpoint configs, newest first by default (ListEndpointConfigs)."""
-        rows = _named_rows(self, endpoint_configs, name_contains, max_results, sort_by, sort_order)
+        rows = named_rows(self.state, endpoint_configs, name_contains, max_results, sort_by, sort_order)
         return {"EndpointConfigs": [{"EndpointConfigName": r.name, "EndpointConfigArn": r.arn,
                                      "CreationTime": utc_datetime(r.created_at)} for r in rows]}  # fmt: skip
 
@@ -118,15 +119,3 @@ class EndpointConfigOperations(ServingBase):
         if not deleted:
             raise ResourceNotFound(f"endpoint config {name!r} does not exist", field="EndpointConfigName")
 
-
-def _named_rows(service: ServingBase, table: sa.Table, name_contains: str | None, max_results: int, sort_by: str,
-                sort_order: str) -> list[Any]:  # fmt: skip
-    contains = parse_name_contains(name_contains)
-    limit = parse_max_results(max_results)
-    key, descending = parse_sort(sort_by, sort_order)
-    column = table.c.name if key == "Name" else table.c.created_at
-    query = sa.select(table).order_by(column.desc() if descending else column.asc(), table.c.name).limit(limit)
-    if contains:
-        query = query.where(table.c.name.contains(contains, autoescape=True))
-    with service.state.read() as conn:
-        return list(conn.execute(query).all())

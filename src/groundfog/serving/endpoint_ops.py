@@ -21,10 +21,10 @@ from groundfog.core.leases import lease_lost
 from groundfog.core.names import validate_name
 from groundfog.core.service import operation
 from groundfog.core.times import utc_datetime
+from groundfog.registry.base import named_rows
 from groundfog.registry.validation import parse_flag, parse_tags, shown
 from groundfog.serving import deployment
 from groundfog.serving.base import MOVING, ServingBase, endpoint_arn
-from groundfog.serving.config_ops import _named_rows
 from groundfog.serving.fleets import describe_variants, fleet_capacity, new_fleet, size_fraction
 from groundfog.serving.hosting import STALE_SECONDS
 from groundfog.serving.model_files import container_of
@@ -140,7 +140,7 @@ class EndpointOperations(ServingBase):
         if status_equals is not None and status_equals not in STATUSES:
             raise ValidationError(f"StatusEquals must be one of {', '.join(STATUSES)}, got {shown(status_equals)}",
                                   field="StatusEquals")  # fmt: skip
-        rows = _named_rows(self, endpoints, name_contains, max_results, sort_by, sort_order)
+        rows = named_rows(self.state, endpoints, name_contains, max_results, sort_by, sort_order)
         return {"Endpoints": [
             {"EndpointName": r.name, "EndpointArn": r.arn, "EndpointStatus": r.status,
              "CreationTime": utc_datetime(r.created_at), "LastModifiedTime": utc_datetime(r.modified_at)}

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from groundfog.serving.flushing import PeriodicFlusher
+
 log = logging.getLogger(__name__)
 
 Put = Callable[[list[dict[str, Any]]], None]
@@ -62,7 +64,9 @@ class _Window:
         self.setups_us.extend(other.setups_us)
 
 
-class InvocationMetrics:
+class InvocationMetrics(PeriodicFlusher):
+    thread_name = "groundfog-serving-metrics"
+
     """Aggregates invocations per (endpoint, variant) and publishes them through
     ``put(metric_data)`` every ``flush_seconds`` (``start``), on ``flush`` and on
     ``close``. Data a failed ``put`` could not publish is kept and merged into the
@@ -70,14 +74,12 @@ class InvocationMetrics:
 
     def __init__(self, put: Put, *, flush_seconds: float = 1.0, now: Callable[[], float] = time.time) -> None:
         self.put = put
-        self.flush_seconds = flush_seconds
+        super().__init__(flush_seconds)
         self.now = now
         self._windows: dict[tuple[str, str], _Window] = {}
         self._instances: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()  # guards _windows and _instances
         self._flushing = threading.Lock()  # one flush at a time, so each count is published once
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def record(self, endpoint: str, variant: str, *, status: int, model_us: float | None, overhead_us: float) -> None:
         """Count one invocation and its status; ``model_us`` is None when the model gave
@@ -118,13 +120,6 @@ class InvocationMetrics:
                 w = self._windows[endpoint, variant] = _Window()
             w.setups_us.append(seconds * 1e6)
 
-    def start(self) -> None:
-        """Flush every ``flush_seconds`` in a daemon thread until ``close``."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="groundfog-serving-metrics", daemon=True)
-        self._thread.start()
 
     def flush(self) -> None:
         """Publish the activity since the last flush; what ``put`` refuses waits for the next."""
@@ -148,13 +143,6 @@ class InvocationMetrics:
                 log.warning("endpoint metrics of %d variants not published, kept for the next flush: %r",
                             len(failed), error)  # fmt: skip
 
-    def close(self) -> None:
-        """Stop the flusher thread and publish what is left."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-        self.flush()
 
     def _keep(self, failed: dict[tuple[str, str], _Window]) -> None:
         with self._lock:
@@ -164,12 +152,6 @@ class InvocationMetrics:
                     old.add(newer)
                 self._windows[key] = old
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.flush_seconds):
-            try:
-                self.flush()
-            except Exception:  # noqa: BLE001 - the flusher must outlive one bad flush
-                log.exception("endpoint metrics flush failed")
 
 
 def _batches(windows: dict[tuple[str, str], _Window], instances: dict[tuple[str, str], int],
