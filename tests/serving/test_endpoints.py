@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from endpoint_helpers import create_model, csv_rows, dataset, deploy, variant
-from groundfog.core.errors import ModelError, PayloadTooLarge, ResourceNotFound, ServiceUnavailable, ValidationError
+from groundfog.core.errors import ModelError, PayloadTooLarge, ResourceNotFound, ValidationError
 
 
 def test_a_trained_model_is_in_service_within_seconds_and_answers_csv_and_json(gfp):
