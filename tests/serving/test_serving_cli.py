@@ -22,7 +22,7 @@ from groundfog.cli.common import close_platform
 from groundfog.cli.main import app
 from groundfog.core.config import Config
 from groundfog.core.errors import ModelError
-from groundfog.serving.cli import build_deployment_config, parse_desired, parse_variant
+from groundfog.serving.cli_options import build_deployment_config, parse_desired, parse_variant
 from groundfog.serving.hosting import EndpointHost
 from groundfog.serving.sdk import CSVDeserializer, CSVSerializer
 from groundfog.training.sdk import DEFAULT_BUCKET
