@@ -3,11 +3,13 @@
 The standard every response is held to: a success, or a typed 4xx whose JSON body has
 ``__type`` and ``message`` (and ``field`` for a ``ValidationException`` about a
 named field), and a rejected request changes nothing, neither the state store nor
-the object store. Four generators feed it, against one server per test module
+the object store. Five generators feed it, against one server per test module
 (SQLite, background loops not started, so nothing is ever delivered anywhere; jobs do
 run, a trivial script each, and pipeline executions, of function, condition, fail and
-callback steps; the fuzzers wait for them to end, or to wait on a callback, see
-``Fuzzed.settle``; and an error the pipeline engine logs meanwhile fails the request):
+callback steps, and endpoints, a real scikit-learn model served by worker processes of
+the server's own hosting loop; the fuzzers wait for them to end, to wait on a callback,
+or to be steady, see ``Fuzzed.settle``; and an error the pipeline engine or the
+endpoint host logs meanwhile fails the request):
 
 - schemathesis, from the served ``/openapi.json``: the right field names with random
   values (positive cases) and schema violations (negative cases);
@@ -18,7 +20,11 @@ callback steps; the fuzzers wait for them to end, or to wait on a callback, see
 - arbitrary bodies: any JSON, or bytes that are not JSON at all;
 - the object routes, with hostile bucket and key paths (percent-encoding tricks,
   ``..``, NUL, invalid UTF-8, very long) and Range headers, over a raw socket so no
-  client library normalises the path first.
+  client library normalises the path first;
+- the runtime route ``POST /endpoints/<name>/invocations``, the same way: any body,
+  hostile Content-Type, Accept and X-Amzn-SageMaker-* headers and endpoint names, sent
+  to the seeded endpoint (its answer: the model's, a typed 4xx, a 424 ModelError or a
+  503; never a 500, a hang or a worker killed).
 
 By default each generator draws a fixed sample (20 cases per operation and mode, the
 same every run). ``GROUNDFOG_FUZZ_EXAMPLES=500`` explores instead: that many, new each
@@ -55,15 +61,16 @@ pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("GROUNDFOG_FUZZ_EXAMPLES", "20"))
 SERVICES = ("storage", "events", "topics", "metrics", "instances", "training", "processing", "tuning", "registry",
-            "pipelines")
+            "pipelines", "serving")
 BUCKET = "fuzz-bucket"
 # The jobs' code, data and outputs: a bucket of their own, named nowhere in the hostile
 # values, so the storage fuzzers cannot empty it under the job seeds.
 JOBS_BUCKET = "fuzz-jobs"
 JOB_SERVICES = ("training", "processing", "tuning")
 # Services whose accepted requests start work that goes on after the answer (jobs,
-# pipeline executions): send() waits for it to end before looking for changes.
-SETTLED_SERVICES = (*JOB_SERVICES, "pipelines")
+# pipeline executions, endpoints starting, updating or scaling): send() waits for it to
+# end before looking for changes.
+SETTLED_SERVICES = (*JOB_SERVICES, "pipelines", "serving")
 # Every seeded job runs this: it ends at once, and prints its one metric.
 JOB_SCRIPT = b'print("validation-accuracy: 0.5", flush=True)\n'
 JOB_METRICS = [{"Name": "validation:accuracy", "Regex": r"validation-accuracy: ([0-9.]+)"}]
@@ -75,6 +82,19 @@ STOP_PATIENCE = 60.0
 # SendPipelineExecutionStep*, which may never come: it counts as settled once nothing of
 # it has moved for this long (its driver starts every ready step within one tick).
 CALLBACK_QUIET = 1.0
+# Endpoints: what the seeds create, on which config (see _seed_serving), and the one the
+# runtime fuzzer invokes. None of their names is a hostile value, so no fuzzed Delete*
+# takes them from the other seeds.
+SERVING_ENDPOINTS = {"fuzz-sv-endpoint": "fuzz-sv-config", "fuzz-sv-updated": "fuzz-sv-config-b",
+                     "fuzz-sv-scaled": "fuzz-sv-config-scaled"}
+RUNTIME_ENDPOINT = "fuzz-sv-endpoint"
+# How long an endpoint may stay Creating, Updating or RollingBack after a request (a
+# worker starts in about a second; a fuzzed count of ten takes longer); past it, it is
+# deleted (and a seeded one created again), as a job past JOB_PATIENCE is stopped.
+SERVING_PATIENCE = 30.0
+# Endpoints fuzzed requests create cost a worker process each (~200 MB): past this many
+# they are deleted once they are steady.
+MAX_FUZZED_ENDPOINTS = 4
 
 
 def fuzz_settings(examples: int = EXAMPLES) -> settings:
@@ -132,6 +152,17 @@ VOCABULARY = [
     "CacheConfig", "Enabled", "ExpireAfter", "RetryPolicies", "ExceptionType", "IntervalSeconds", "BackoffRate",
     "MaxAttempts", "ExpireAfterMin", "MaxParallelExecutionSteps", "DisplayName", "Description", "CallbackToken",
     "SqsQueueUrl",
+    # serving
+    "VariantName", "ModelName", "InitialInstanceCount", "InitialVariantWeight", "AcceleratorType",
+    "ProductionVariants", "ShadowProductionVariants", "DataCaptureConfig", "EnableCapture",
+    "InitialSamplingPercentage", "DestinationS3Uri", "KmsKeyId", "CaptureOptions", "CaptureMode",
+    "CaptureContentTypeHeader", "CsvContentTypes", "JsonContentTypes", "BlueGreenUpdatePolicy",
+    "RollingUpdatePolicy", "AutoRollbackConfiguration", "Alarms", "AlarmName", "TrafficRoutingConfiguration",
+    "WaitIntervalInSeconds", "CanarySize", "LinearStepSize", "TerminationWaitInSeconds",
+    "MaximumExecutionTimeoutInSeconds", "MaximumBatchSize", "RollbackMaximumBatchSize", "DesiredWeight",
+    "DesiredInstanceCount", "TargetValue", "PredefinedMetricSpecification", "PredefinedMetricType",
+    "CustomizedMetricSpecification", "ScaleOutCooldown", "ScaleInCooldown", "DisableScaleIn", "Namespace",
+    "ResourceLabel",
 ]
 HOSTILE_TEXT = [
     "", " ", "\t", "\n", "\x00", "a\x00b", "\ud800", "x\udfff", "\U0001f98a", "\u202e", "é", "\ufeff",
@@ -174,6 +205,12 @@ HOSTILE_TEXT = [
     "Model", "RegisterModel", "Transform", "Equals", "GreaterThan", "LessThanOrEqualTo", "In", "Not", "Or",
     "Integer", "Float", "Boolean", "Step.SERVICE_FAULT", "SageMaker.JOB_INTERNAL_ERROR", "P30D", "PT1H", "PT",
     "P99999999999999999999D", "Executing", "Succeeded", "Ascending", "Descending", "2020-12-01",
+    "AllTraffic", "Canary", "A", "B", "Shadow", "doomed-endpoint", "doomed-config", "doomed-policy",
+    "sagemaker", "ecs", "sagemaker:variant:DesiredInstanceCount", "SageMakerVariantInvocationsPerInstance",
+    "TargetTrackingScaling", "StepScaling", "endpoint/doomed-endpoint/variant/AllTraffic", "endpoint//variant/",
+    "endpoint/x/variant/y/z", "ALL_AT_ONCE", "CANARY", "LINEAR", "INSTANCE_COUNT", "CAPACITY_PERCENT", "Input",
+    "Output", "InService", "Creating", "Updating", "RollingBack", "OutOfService", "Deleting", "AWS/SageMaker",
+    "Invocations", "EndpointName", "VariantName", "alias/fuzz",
 ]
 HOSTILE_NUMBERS = [
     0, -1, 1, 2**31, 2**53 + 1, 2**63, -(2**63) - 1, 2**64, 10**30, -(10**30), 10**400,
@@ -440,6 +477,7 @@ def _seed(platform: Any, sink: Path) -> dict[str, dict]:
         **_seed_jobs(platform),
         **_seed_registry(platform),
         **_seed_pipelines(platform, sink),
+        **_seed_serving(platform),
     }
 
 
@@ -613,6 +651,124 @@ def _seed_pipelines(platform: Any, sink: Path) -> dict[str, dict]:
     }
 
 
+def _iris_model_tarball() -> bytes:
+    """A ``model.tar.gz`` as SageMaker's scikit-learn estimator leaves it: a logistic
+    regression on the iris data in ``model.joblib``."""
+    import joblib
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    features, labels = load_iris(return_X_y=True)
+    buffer = io.BytesIO()
+    joblib.dump(LogisticRegression(max_iter=500).fit(features, labels), buffer)
+    return _source_tarball({"model.joblib": buffer.getvalue()})
+
+
+# What the seeded serving endpoints are invoked with: one iris row.
+IRIS_ROW = b"5.1,3.5,1.4,0.2"
+SCALING = {"service_namespace": "sagemaker", "scalable_dimension": "sagemaker:variant:DesiredInstanceCount"}
+
+
+def _seed_serving(platform: Any) -> dict[str, dict]:
+    """Endpoint configs, InService endpoints (SERVING_ENDPOINTS, and "doomed-endpoint"),
+    scalable targets and policies, on a real model in the jobs' bucket.
+
+    The endpoints are hosted by the server's process (the platform that creates an
+    endpoint hosts it): the fuzzed requests reach the same hosting loop. "fuzz-sv-scaled"
+    has been invoked, so its variant A has Invocations for the autoscaler to track."""
+    sv, r = platform.serving, platform.registry
+    platform.storage.put_object(bucket=JOBS_BUCKET, key="serving/model.tar.gz", body=_iris_model_tarball())
+    model_url = f"s3://{JOBS_BUCKET}/serving/model.tar.gz"
+    r.create_model(model_name="fuzz-sv-model", primary_container={"Image": "sklearn", "ModelDataUrl": model_url})
+    platform.metrics.put_metric_alarm(
+        alarm_name="fuzz-sv-alarm", metric_name="Invocation5XXErrors", namespace="AWS/SageMaker", period=60,
+        evaluation_periods=1, threshold=1.0, comparison_operator="GreaterThanOrEqualToThreshold", statistic="Sum",
+        dimensions=[{"Name": "EndpointName", "Value": "fuzz-sv-updated"}], treat_missing_data="notBreaching")
+
+    def variant(name: str, weight: float = 1.0, count: int = 1) -> dict[str, Any]:
+        return {"VariantName": name, "ModelName": "fuzz-sv-model", "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": count, "InitialVariantWeight": weight}
+
+    capture = {"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": f"s3://{JOBS_BUCKET}/capture",
+               "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+               "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]}}
+    sv.create_endpoint_config(endpoint_config_name="fuzz-sv-config",
+                              production_variants=[variant("AllTraffic"), variant("Canary", 0.5)],
+                              data_capture_config=capture)
+    for name in ("fuzz-sv-config-b", "doomed-config"):
+        sv.create_endpoint_config(endpoint_config_name=name, production_variants=[variant("AllTraffic")])
+    sv.create_endpoint_config(endpoint_config_name="fuzz-sv-config-scaled", production_variants=[variant("A"), variant("B")])
+    endpoints = {**SERVING_ENDPOINTS, "doomed-endpoint": "fuzz-sv-config-b"}
+    for endpoint, config in endpoints.items():
+        sv.create_endpoint(endpoint_name=endpoint, endpoint_config_name=config)
+    for endpoint in endpoints:
+        described = sv.wait_for_endpoint(endpoint_name=endpoint, timeout=60)
+        assert described["EndpointStatus"] == "InService", described
+    for target in ("A", "B"):
+        sv.invoke_endpoint("fuzz-sv-scaled", IRIS_ROW, content_type="text/csv", target_variant=target)
+    sv.metrics_sink.flush()
+    scaled = "endpoint/fuzz-sv-scaled/variant/{}".format
+    sv.register_scalable_target(resource_id=scaled("A"), min_capacity=1, max_capacity=2, **SCALING)
+    sv.register_scalable_target(resource_id=scaled("B"), min_capacity=1, max_capacity=1, **SCALING)
+    predefined = {"TargetValue": 1000.0, "PredefinedMetricSpecification": {
+        "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}
+    for policy in ("fuzz-sv-policy", "doomed-policy"):
+        sv.put_scaling_policy(policy_name=policy, resource_id=scaled("A"),
+                              target_tracking_scaling_policy_configuration=predefined, **SCALING)
+    tags = [{"Key": "team", "Value": "fuzz"}]
+    listing = {"name_contains": "fuzz", "max_results": 10, "sort_by": "Name", "sort_order": "Ascending"}
+    return {
+        "/api/serving/CreateEndpointConfig": {
+            "endpoint_config_name": "fuzz-sv-config-2", "production_variants": [variant("AllTraffic"), variant("B", 0.5)],
+            "shadow_production_variants": [variant("Shadow", 0.2)], "data_capture_config": capture, "tags": tags,
+            "kms_key_id": "alias/fuzz"},
+        "/api/serving/DescribeEndpointConfig": {"endpoint_config_name": "fuzz-sv-config"},
+        "/api/serving/ListEndpointConfigs": listing,
+        "/api/serving/DeleteEndpointConfig": {"endpoint_config_name": "doomed-config"},
+        "/api/serving/CreateEndpoint": {
+            "endpoint_name": "fuzz-sv-created", "endpoint_config_name": "fuzz-sv-config-b", "tags": tags,
+            "deployment_config": {
+                "RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1}, "WaitIntervalInSeconds": 0,
+                                        "MaximumExecutionTimeoutInSeconds": 60,
+                                        "RollbackMaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 50}},
+                "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "fuzz-sv-alarm"}]}}},
+        "/api/serving/DescribeEndpoint": {"endpoint_name": "fuzz-sv-endpoint"},
+        "/api/serving/ListEndpoints": {**listing, "status_equals": "InService", "sort_by": "CreationTime"},
+        # Canary then all, no bake: over once the new worker serves. A fuzzed wait longer than
+        # the execution timeout rolls back by itself.
+        "/api/serving/UpdateEndpoint": {
+            "endpoint_name": "fuzz-sv-updated", "endpoint_config_name": "fuzz-sv-config-b",
+            "retain_all_variant_properties": True, "retain_deployment_config": False, "deployment_config": {
+                "BlueGreenUpdatePolicy": {
+                    "TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 0,
+                                                    "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 50}},
+                    "TerminationWaitInSeconds": 0, "MaximumExecutionTimeoutInSeconds": 10},
+                "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "fuzz-sv-alarm"}]}}},
+        "/api/serving/UpdateEndpointWeightsAndCapacities": {
+            "endpoint_name": "fuzz-sv-scaled", "desired_weights_and_capacities": [
+                {"VariantName": "A", "DesiredWeight": 2.0}, {"VariantName": "B", "DesiredWeight": 1.0, "DesiredInstanceCount": 1}]},
+        "/api/serving/DeleteEndpoint": {"endpoint_name": "doomed-endpoint"},
+        "/api/serving/ListEndpointHistory": {"endpoint_name": "fuzz-sv-endpoint"},
+        # At an endpoint in service: it answers at once, whatever the timeout.
+        "/api/serving/WaitForEndpoint": {"endpoint_name": "fuzz-sv-endpoint", "timeout": 0.1},
+        "/api/serving/RegisterScalableTarget": {"resource_id": scaled("A"), "min_capacity": 1, "max_capacity": 2, **SCALING},
+        "/api/serving/DescribeScalableTargets": {"service_namespace": "sagemaker", "resource_ids": [scaled("A"), scaled("B")]},
+        "/api/serving/DeregisterScalableTarget": {"resource_id": scaled("B"), **SCALING},
+        "/api/serving/PutScalingPolicy": {
+            "policy_name": "fuzz-sv-policy-2", "resource_id": scaled("A"), "policy_type": "TargetTrackingScaling",
+            "target_tracking_scaling_policy_configuration": {
+                "TargetValue": 50.0, "ScaleOutCooldown": 0, "ScaleInCooldown": 0, "DisableScaleIn": False,
+                "CustomizedMetricSpecification": {
+                    "MetricName": "Invocations", "Namespace": "AWS/SageMaker", "Statistic": "Sum", "Unit": "Count",
+                    "Dimensions": [{"Name": "EndpointName", "Value": "fuzz-sv-scaled"}, {"Name": "VariantName", "Value": "A"}]}},
+            **SCALING},
+        "/api/serving/DescribeScalingPolicies": {"service_namespace": "sagemaker", "resource_id": scaled("A")},
+        "/api/serving/DeleteScalingPolicy": {"policy_name": "doomed-policy", "resource_id": scaled("A"), **SCALING},
+        "/api/serving/DescribeScalingActivities": {"service_namespace": "sagemaker", "resource_id": scaled("A"),
+                                                   "max_results": 10},
+    }
+
+
 def _source_tarball(files: dict[str, bytes]) -> bytes:
     """A ``sourcedir.tar.gz`` as the SageMaker SDK uploads it."""
     buffer = io.BytesIO()
@@ -764,7 +920,9 @@ class Fuzzed:
         self.server = server
         self.errors = ServerErrors()
         # What the pipeline engine logs as an error: a fault while driving an execution
-        # (which ends the execution Failed, "the engine failed"), or an event it could not emit.
+        # (which ends the execution Failed, "the engine failed"), or an event it could not
+        # emit; and what the endpoint host logs (a hosting tick that failed, metrics or
+        # capture it could not write) or its autoscaler raises (see scale()).
         self.engine_errors = ServerErrors()
         self.platform = server.platform
         self.url = server.url
@@ -857,7 +1015,8 @@ class Fuzzed:
 
     def settle(self) -> None:
         """Wait until no job runs; stop the ones a fuzzed request made long (a
-        MaxNumberOfTrainingJobs of 2**31, an hour's spot restart delay)."""
+        MaxNumberOfTrainingJobs of 2**31, an hour's spot restart delay). Then wait
+        until every endpoint is steady (see settle_endpoints)."""
         deadline = time.monotonic() + JOB_PATIENCE
         stopped = False
         while running := self.running():
@@ -867,6 +1026,73 @@ class Fuzzed:
                 stopped = True
                 deadline = time.monotonic() + STOP_PATIENCE
             time.sleep(0.02)
+        self.settle_endpoints()
+
+    # Endpoints move on after the request too: an accepted CreateEndpoint, UpdateEndpoint
+    # or UpdateEndpointWeightsAndCapacities leaves one Creating or Updating while the
+    # server's hosting loop starts its workers and shifts its traffic (RollingBack, if
+    # the new fleet fails or times out). Apart from that the loop writes only when
+    # something moves: its lease heartbeat and its autoscaler, which run on the clock,
+    # not on requests, are slowed to once a day (see fuzz_target). So once no endpoint
+    # moves (and the tick that wrote the last move has ended), the endpoints are still.
+    # The autoscaler runs here instead, once after each accepted serving request
+    # (scale()), so a fault in it is that request's and what it moves is waited for. The
+    # invocation metrics and the data capture, written off the request path within a
+    # second, are flushed.
+
+    def moving_endpoints(self) -> list[str]:
+        """The endpoints on their way somewhere (Creating, Updating, RollingBack, ...)."""
+        from groundfog.serving.base import MOVING
+
+        marks = ", ".join("?" * len(MOVING))
+        return [name for (name,) in self._state_watch.execute(
+            f"SELECT name FROM serving_endpoints WHERE status IN ({marks}) ORDER BY name", MOVING)]
+
+    def settle_endpoints(self) -> None:
+        """Wait until no endpoint moves; one still moving after SERVING_PATIENCE (a fuzzed
+        hour-long bake) is deleted, and created again if it is a seed's. Fuzzed endpoints
+        past MAX_FUZZED_ENDPOINTS are deleted; the metrics and capture are written out."""
+        serving = self.platform.serving
+        deadline = time.monotonic() + SERVING_PATIENCE
+        while moving := self.moving_endpoints():
+            if time.monotonic() > deadline:
+                self._replace_endpoints(moving)
+                break
+            time.sleep(0.02)
+        # The hosting tick that wrote an endpoint steady goes on to announce it (its events,
+        # in the outbox, are written after its status): wait for that tick to end.
+        with serving.host._lock:
+            pass
+        fuzzed = [name for (name,) in self._state_watch.execute("SELECT name FROM serving_endpoints")
+                  if name not in SERVING_ENDPOINTS and name != "doomed-endpoint"]
+        if len(fuzzed) > MAX_FUZZED_ENDPOINTS:
+            for name in fuzzed:
+                serving.delete_endpoint(endpoint_name=name)
+        serving.capture_writer.flush()
+        serving.metrics_sink.flush()
+
+    def _replace_endpoints(self, names: list[str]) -> None:
+        serving = self.platform.serving
+        for name in names:
+            serving.delete_endpoint(endpoint_name=name)
+            if name in SERVING_ENDPOINTS:
+                serving.create_endpoint(endpoint_name=name, endpoint_config_name=SERVING_ENDPOINTS[name])
+        for name in names:
+            if name in SERVING_ENDPOINTS:
+                described = serving.wait_for_endpoint(endpoint_name=name, timeout=STOP_PATIENCE)
+                assert described["EndpointStatus"] == "InService", f"seeded endpoint {name} came back {described}"
+
+    def scale(self) -> None:
+        """One pass of the autoscaler over the endpoints this process hosts, as the hosting
+        loop runs it; then wait for what it moved. A fault in it is an engine error."""
+        serving = self.platform.serving
+        owned = {name for (name,) in self._state_watch.execute(
+            "SELECT name FROM serving_endpoints WHERE owner = ?", (serving.owner,))}
+        try:
+            serving.scale(owned)
+        except Exception as exc:  # noqa: BLE001 - reported as the request's problem by send()
+            self.engine_errors.tracebacks.append("".join(traceback.format_exception(exc)))
+        self.settle_endpoints()
 
     def _stop_every_job(self) -> None:
         p = self.platform
@@ -879,6 +1105,20 @@ class Fuzzed:
                 p.training.stop_training_job(training_job_name=name)
             else:
                 p.processing.stop_processing_job(processing_job_name=name)
+
+    def stop_pipeline_executions(self) -> None:
+        """Stop every execution still running, those waiting on a callback too, and wait
+        until they are: closing a platform hands its running executions to a job keeper,
+        a detached process that would wait for their callbacks for ever."""
+        arns = [arn for (arn,) in self._state_watch.execute(
+            "SELECT arn FROM pipeline_executions WHERE status = 'Executing'").fetchall()]
+        for arn in arns:
+            self.platform.pipelines.stop_pipeline_execution(pipeline_execution_arn=arn)
+        deadline = time.monotonic() + STOP_PATIENCE
+        while still := self._state_watch.execute(
+                "SELECT arn FROM pipeline_executions WHERE status IN ('Executing', 'Stopping')").fetchall():
+            assert time.monotonic() < deadline, f"executions still run {STOP_PATIENCE:g} s after being stopped: {still}"
+            time.sleep(0.02)
 
     def before(self) -> str:
         """The fingerprint now; the one taken after the last rejection if nothing was
@@ -912,11 +1152,15 @@ class Fuzzed:
         before = self.before()
         engine_errors = len(self.engine_errors.tracebacks)
         response = self.post(path, raw)
-        if path.split("/")[2] in SETTLED_SERVICES:
+        service = path.split("/")[2]
+        if service in SETTLED_SERVICES:
             self.settle()  # before the fingerprint: what a job it started writes is not the request's
+        if service == "serving" and response.status_code < 400:
+            self.scale()
         problem = answer_problem(response, fields=_is_object(raw))
         if not problem and len(self.engine_errors.tracebacks) > engine_errors:
-            problem = f"the pipeline engine logged an error after it, from\n    {self.engine_errors.cause()}"
+            problem = ("the pipeline engine or the endpoint host logged an error after it, from\n    "
+                       f"{self.engine_errors.cause()}")
         if response.status_code >= 500 and (known := known_server_error(path, raw)):
             self.known.add(known)
             self._settled = None
@@ -998,16 +1242,31 @@ def fuzz_target(module_server: Any, tmp_path_factory: pytest.TempPathFactory) ->
     # state store under every rejected request. Here, once a day (a platform that owns
     # it is this one, which nothing else could claim it from anyway).
     module_server.platform.pipelines.heartbeat_seconds = 86400.0
+    # The same for the endpoints the server's process hosts (their lease is this
+    # process's, which nothing else could take it from), and for its autoscaler, which
+    # send() runs after each accepted serving request instead; its window takes in the
+    # seeded invocations, however long ago the seeding was.
+    from groundfog.serving import hosting
+
+    saved_heartbeat = hosting.HEARTBEAT_SECONDS
+    hosting.HEARTBEAT_SECONDS = 86400.0
+    serving = module_server.platform.serving
+    serving.scaling_interval_seconds = 86400.0
+    serving.scaling_window_seconds = 86400
     seeds = _seed(module_server.platform, tmp_path_factory.mktemp("sinks"))
     fuzzed = Fuzzed(module_server, seeds)
     api_log = logging.getLogger("groundfog.api")
     api_log.addHandler(fuzzed.errors)
-    engine_log = logging.getLogger("groundfog.pipelines")
-    engine_log.addHandler(fuzzed.engine_errors)
+    engine_logs = [logging.getLogger("groundfog.pipelines"), logging.getLogger("groundfog.serving")]
+    for engine_log in engine_logs:
+        engine_log.addHandler(fuzzed.engine_errors)
     yield fuzzed
-    engine_log.removeHandler(fuzzed.engine_errors)
+    fuzzed.stop_pipeline_executions()
+    for engine_log in engine_logs:
+        engine_log.removeHandler(fuzzed.engine_errors)
     api_log.removeHandler(fuzzed.errors)
     fuzzed.close()
+    hosting.HEARTBEAT_SECONDS = saved_heartbeat
     sys.path[:] = saved_path
 
 
@@ -1057,6 +1316,28 @@ def test_the_change_detector_waits_for_jobs_and_stops_the_long_ones(fuzzed: Fuzz
     before = fuzzed.before()
     again = fuzzed.post("/api/tuning/CreateHyperParameterTuningJob", json.dumps(body).encode())
     assert again.status_code == 409 and not fuzzed.changed(again.status_code, before)
+
+
+def test_the_change_detector_waits_for_serving_endpoints_and_replaces_the_long_ones(
+        fuzzed: Fuzzed, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An accepted UpdateEndpoint leaves the endpoint Updating while its new fleet starts
+    # and bakes; this one would bake for an hour. send() waits (replacing the endpoint
+    # after SERVING_PATIENCE), so the rejected request that follows is not blamed for
+    # what the deployment wrote.
+    monkeypatch.setattr(sys.modules[__name__], "SERVING_PATIENCE", 0.5)
+    body = copy.deepcopy(fuzzed.seeds["/api/serving/UpdateEndpoint"])
+    policy = body["deployment_config"]["BlueGreenUpdatePolicy"]
+    policy["TrafficRoutingConfiguration"]["WaitIntervalInSeconds"] = 3600
+    policy["MaximumExecutionTimeoutInSeconds"] = 7200
+    fuzzed.send("/api/serving/UpdateEndpoint", body)
+    assert fuzzed.moving_endpoints() == []
+    described = fuzzed.platform.serving.describe_endpoint(endpoint_name="fuzz-sv-updated")
+    assert described["EndpointStatus"] == "InService"
+    assert described["EndpointConfigName"] == SERVING_ENDPOINTS["fuzz-sv-updated"]
+    before = fuzzed.before()
+    body["endpoint_config_name"] = "no-such-config"
+    again = fuzzed.post("/api/serving/UpdateEndpoint", json.dumps(body).encode())
+    assert again.status_code == 404 and not fuzzed.changed(again.status_code, before)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -1193,6 +1474,157 @@ def test_object_routes_answer_hostile_paths_and_ranges(fuzzed: Fuzzed) -> None:
         )
 
     fuzz()
+
+
+# ---- the runtime route -------------------------------------------------------------------
+
+
+def _npy(rows: list[list[float]]) -> bytes:
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.array(rows))
+    return buffer.getvalue()
+
+
+def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    """One of the strategies, each drawn about as often as its weight says (st.one_of
+    flattens nested one_ofs into branches of equal chance)."""
+    return st.sampled_from([i for i, (weight, _) in enumerate(choices) for _ in range(weight)]).flatmap(
+        lambda i: choices[i][1])
+
+
+MEDIA_TYPES = [
+    "text/csv", "application/json", "application/jsonlines", "application/x-npy", "text/csv; charset=utf-8",
+    "TEXT/CSV", "application/json; charset=latin-1", "text/csv;", ";", "*/*", "text/*", "application/*", "",
+    " ", "text/plain", "image/jpeg", "application/x-recordio-protobuf", "multipart/form-data; boundary=x",
+    "application/json, text/csv", "text/csv; q=0.5, application/json", "application/json;q=0", "x" * 1000,
+    "text/csv\u00e9", "\u00ff/\u00ff",
+]
+runtime_bodies = st.one_of(
+    st.sampled_from([
+        IRIS_ROW, IRIS_ROW + b"\n6.2,2.9,4.3,1.3\n", b"[[5.1, 3.5, 1.4, 0.2]]", b'{"instances": [[5.1, 3.5, 1.4, 0.2]]}',
+        b'{"instances": [{"features": [5.1, 3.5, 1.4, 0.2]}]}', b'{"inputs": [[1, 2, 3, 4]]}', b"[5.1, 3.5, 1.4, 0.2]",
+        b'[1, 2, 3, 4]\n[5, 6, 7, 8]\n', b"", b"\n", b",,,", b"1,2,3", b"1,2,3,4,5", b"a,b,c,d", b"nan,nan,nan,nan",
+        b"inf,-inf,0,0", b"1e999,0,0,0", b"1,2,3,4\n1,2", b"[[]]", b"[]", b"{}", b"null", b"[[1, 2, 3, 4], [1]]",
+        b'[["a", "b", "c", "d"]]', b"[[1e999, 0, 0, 0]]", b"[" * 5000 + b"]" * 5000, b'{"a": ' * 3000 + b"1" + b"}" * 3000,
+        b"\xff\xfe", b"\x00", b"\x93NUMPY", b"\x93NUMPY\x01\x00\xff\xff", _npy([[5.1, 3.5, 1.4, 0.2]]), _npy([]),
+        _npy([[1.0, 2.0]]), _npy([[float("nan")] * 4]), b"1," * 3 + b"1" + b"\n" + b"1,1,1,1\n" * 2000,
+        b"0," * 40_000 + b"0",
+    ]),
+    st.binary(max_size=200),
+    any_json.map(lambda v: json.dumps(v).encode()),
+    st.lists(st.lists(st.floats() | st.integers(-10, 10), min_size=1, max_size=6), min_size=1, max_size=3).map(
+        lambda rows: "\n".join(",".join(str(v) for v in row) for row in rows).encode()),
+)
+
+# Mostly the seeded endpoint, so that most requests reach its model.
+endpoint_names = weighted(
+    (7, st.just(RUNTIME_ENDPOINT)),
+    (1, st.sampled_from(["fuzz-sv-scaled", "doomed-endpoint", "no-such-endpoint", "FUZZ-SV-ENDPOINT", "fuzz-sv-endpoint-",
+                         "a" * 64, RUNTIME_ENDPOINT + "%00", RUNTIME_ENDPOINT + "%20", RUNTIME_ENDPOINT + "/",
+                         RUNTIME_ENDPOINT + "/invocations", "%2e%2e", "x%ED%A0%80"])),
+    (2, segments),
+)
+# A body and its content type: one the model takes, or anything.
+WELL_FORMED = [(IRIS_ROW, "text/csv"), (IRIS_ROW + b"\n6.2,2.9,4.3,1.3\n", "text/csv; charset=utf-8"),
+               (b"[[5.1, 3.5, 1.4, 0.2]]", "application/json"), (b'{"instances": [[5.1, 3.5, 1.4, 0.2]]}', "application/json"),
+               (b"[5.1, 3.5, 1.4, 0.2]\n", "application/jsonlines"), (_npy([[5.1, 3.5, 1.4, 0.2]]), "application/x-npy")]
+invocations = weighted(
+    (2, st.sampled_from(WELL_FORMED)),
+    (1, st.tuples(runtime_bodies, st.sampled_from(MEDIA_TYPES))),
+    (1, st.tuples(runtime_bodies, st.none() | header_values)),
+)
+accepts = weighted((2, st.none()), (1, st.sampled_from(MEDIA_TYPES)), (1, header_values))
+target_variants = weighted((3, st.none()), (1, st.sampled_from(
+    ["AllTraffic", "Canary", "allTraffic", "A", "Shadow", "", "AllTraffic, Canary"])), (1, header_values))
+custom_attributes = weighted((2, st.none()), (1, st.sampled_from(["a=1", "trace=1;mode=x", "\u00e9" * 200, "x" * 1900])),
+                             (1, header_values))
+inference_ids = weighted((2, st.none()), (1, st.sampled_from(["id-1", "", "x" * 64, "x" * 1025])), (1, header_values))
+
+
+def runtime_problem(response: Any, content: bytes, method: str) -> str | None:
+    """What is wrong with an invocation's answer: it is the model's (200), a typed 4xx, a
+    ModelError (424, with OriginalStatusCode and OriginalMessage) or a 503, else a problem."""
+    status = response.status
+    if status == 200 and method == "POST":
+        if not response.getheader("x-amzn-invoked-production-variant"):
+            return "a 200 that names no x-Amzn-Invoked-Production-Variant"
+        return None
+    try:
+        error = json.loads(content)
+    except ValueError:
+        return f"a {status} whose body is not JSON"
+    if not isinstance(error, dict) or not isinstance(error.get("__type"), str) \
+            or not isinstance(error.get("message"), str) or not error["message"]:
+        return f"a {status} without __type and message"
+    if status == 424:
+        if error["__type"] != "ModelError" or not isinstance(error.get("OriginalStatusCode"), int) \
+                or not isinstance(error.get("OriginalMessage"), str):
+            return "a 424 that is not a ModelError with OriginalStatusCode and OriginalMessage"
+        return None
+    if status == 503:
+        return None if error["__type"] == "ServiceUnavailable" else "a 503 that is not ServiceUnavailable"
+    if not 400 <= status < 500:
+        return "a server error" if status >= 500 else f"an unexpected status {status}"
+    if error["__type"] == "ValidationException" and not error.get("field"):
+        return NO_FIELD
+    return None
+
+
+def test_the_serving_runtime_route_answers_hostile_invocations(fuzzed: Fuzzed) -> None:
+    host = fuzzed.platform.serving.host
+
+    @fuzz_settings(EXAMPLES * 15)
+    @given(
+        method=st.sampled_from(["POST"] * 18 + ["GET", "PUT"]),
+        name=endpoint_names,
+        invocation=invocations,
+        accept=accepts,
+        target=target_variants,
+        attributes=custom_attributes,
+        inference_id=inference_ids,
+    )
+    def fuzz(method: str, name: str, invocation: tuple[bytes, str | None], accept: str | None, target: str | None,
+             attributes: str | None, inference_id: str | None) -> None:
+        body, content_type = invocation
+        headers = {"Content-Type": content_type, "Accept": accept, "X-Amzn-SageMaker-Target-Variant": target,
+                   "X-Amzn-SageMaker-Custom-Attributes": attributes, "X-Amzn-SageMaker-Inference-Id": inference_id}
+        headers = {k: v for k, v in headers.items() if v is not None}
+        path = f"/endpoints/{name}/invocations"
+        workers = [w for key, w in list(host.workers.items()) if key[0] == RUNTIME_ENDPOINT]
+        engine_errors = len(fuzzed.engine_errors.tracebacks)
+        try:
+            response, content = raw_request(fuzzed.url, method, path, headers, body)
+        except TimeoutError:
+            response, content, problem = None, b"", "no answer within 30 s"
+        else:
+            problem = runtime_problem(response, content, method)
+            if response.status >= 500 and response.status != 503:
+                problem = f"{problem}, from\n    {fuzzed.errors.cause()}"
+        if not problem and (dead := [w.name for w in workers if w.process.poll() is not None]):
+            problem = f"the worker(s) {dead} of {RUNTIME_ENDPOINT} exited after it"
+        if not problem and len(fuzzed.engine_errors.tracebacks) > engine_errors:
+            problem = f"the endpoint host logged an error after it, from\n    {fuzzed.engine_errors.cause()}"
+        shown = body if len(body) <= 300 else body[:300] + b"...(%d bytes)" % len(body)
+        assert problem is None, (
+            f"{method} {path} -> {response.status if response else '-'}: {problem}\n  headers: {headers!r}\n"
+            f"  body: {shown!r}\n  response: {content[:600]!r}"
+        )
+
+    fuzz()
+    described = fuzzed.platform.serving.describe_endpoint(endpoint_name=RUNTIME_ENDPOINT)
+    assert described["EndpointStatus"] == "InService", described
+
+
+def test_the_serving_runtime_route_refuses_a_body_over_the_limit(fuzzed: Fuzzed) -> None:
+    # One byte over: the whole body is sent before the route stops reading, so the client
+    # reads the answer (far over, the server answers and closes while it still sends).
+    limit = fuzzed.platform.config.max_invocation_bytes
+    body = (IRIS_ROW + b"\n") * (limit // (len(IRIS_ROW) + 1) + 1)
+    response, content = raw_request(fuzzed.url, "POST", f"/endpoints/{RUNTIME_ENDPOINT}/invocations",
+                                    {"Content-Type": "text/csv"}, body[:limit + 1])
+    assert response.status == 413 and json.loads(content)["field"] == "Body", content
 
 
 # ---- regressions found by the fuzzers ----------------------------------------------------

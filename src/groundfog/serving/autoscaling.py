@@ -32,15 +32,17 @@ from groundfog.core.errors import ResourceNotFound, ValidationError
 from groundfog.core.names import arn
 from groundfog.core.service import operation
 from groundfog.core.times import utc_datetime
+from groundfog.metrics.validation import parse_dimensions, parse_metric_name, parse_namespace, parse_unit
 from groundfog.registry.validation import fail, parse_object, shown
 from groundfog.serving.base import ServingBase
 from groundfog.serving.records import append_history, load, save
-from groundfog.serving.requests import MAX_INSTANCES_PER_VARIANT, whole
+from groundfog.serving.requests import MAX_INSTANCES_PER_VARIANT, finite, whole
 from groundfog.serving.tables import scalable_targets, scaling_activities, scaling_policies
 
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 PREDEFINED = "SageMakerVariantInvocationsPerInstance"
+TARGET_VALUE_MIN, TARGET_VALUE_MAX = 8.515920e-109, 1.174271e108
 _RESOURCE = re.compile(r"^endpoint/([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/variant/([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})$")
 
 
@@ -267,8 +269,12 @@ def _parse_target_tracking(value: object, field: str = "TargetTrackingScalingPol
                                 "ScaleOutCooldown", "ScaleInCooldown", "DisableScaleIn"))  # fmt: skip
     assert isinstance(value, dict)
     target = value.get("TargetValue")
-    if isinstance(target, bool) or not isinstance(target, (int, float)) or not math.isfinite(target) or target <= 0:
-        raise fail(f"{field}.TargetValue", f"must be a number above 0, got {shown(target)}")
+    # Application Auto Scaling's range: the scaler divides by it, so no smaller value may
+    # turn a metric into an infinite instance count.
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not finite(target) \
+            or not TARGET_VALUE_MIN <= target <= TARGET_VALUE_MAX:
+        raise fail(f"{field}.TargetValue", f"must be a number above 0, from {TARGET_VALUE_MIN:g} to {TARGET_VALUE_MAX:g}, "
+                                           f"got {shown(target)}")
     predefined, custom = value.get("PredefinedMetricSpecification"), value.get("CustomizedMetricSpecification")
     if (predefined is None) == (custom is None):
         raise fail(field, "give exactly one of PredefinedMetricSpecification or CustomizedMetricSpecification")
@@ -290,6 +296,13 @@ def _parse_target_tracking(value: object, field: str = "TargetTrackingScalingPol
         for key in ("MetricName", "Namespace"):
             if not isinstance(custom.get(key), str) or not custom.get(key):
                 raise fail(f"{where}.{key}", "is required")
+        # The scaler reads the metric with these on every pass: checked here, as
+        # GetMetricStatistics checks them, so a stored policy cannot fail it there.
+        parse_namespace(custom["Namespace"], f"{where}.Namespace", allow_reserved=True)
+        parse_metric_name(custom["MetricName"], f"{where}.MetricName")
+        parse_dimensions(custom.get("Dimensions"), f"{where}.Dimensions")
+        if "Unit" in custom:
+            parse_unit(custom["Unit"], f"{where}.Unit")
         statistic = custom.get("Statistic", "Average")
         if statistic not in ("Average", "Minimum", "Maximum", "SampleCount", "Sum"):
             raise fail(f"{where}.Statistic", f"must be Average, Minimum, Maximum, SampleCount or Sum, got {shown(statistic)}")

@@ -254,7 +254,9 @@ class EndpointOperations(ServingBase):
         hosted_elsewhere = doc["owner"] not in (None, self.owner) and not lease_lost(
             doc["owner"], doc["heartbeat_at"], me=self.owner, now=now, stale_seconds=STALE_SECONDS)
         with self.state.write() as conn:
-            conn.execute(endpoints.update().where(endpoints.c.name == name).values(status="Deleting", modified_at=now))
+            # A new generation: a hosting tick that read the endpoint before cannot save it back.
+            conn.execute(endpoints.update().where(endpoints.c.name == name).values(
+                status="Deleting", modified_at=now, generation=endpoints.c.generation + 1))
             append_history(conn, name, now, "Deleting", "deleting endpoint")
         self.announce({**doc, "status": "Deleting"}, doc["status"], [])
         if hosted_elsewhere:
@@ -265,8 +267,12 @@ class EndpointOperations(ServingBase):
 
     def finish_delete(self, name: str) -> None:
         with self.state.write() as conn:
-            conn.execute(endpoints.delete().where(endpoints.c.name == name))
-            conn.execute(history.delete().where(history.c.endpoint == name))
+            # Only while it is Deleting: the hosting loop may come to it late (it read the row
+            # Deleting before this process finished the delete), when an endpoint of the same
+            # name has been created since.
+            gone = conn.execute(endpoints.delete().where(endpoints.c.name == name, endpoints.c.status == "Deleting"))
+            if gone.rowcount:
+                conn.execute(history.delete().where(history.c.endpoint == name))
 
     @operation
     def list_endpoint_history(self, endpoint_name: str) -> dict[str, Any]:

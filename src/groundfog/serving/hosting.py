@@ -112,14 +112,16 @@ class EndpointHost:
     def host(self, name: str) -> None:
         """Take ``name`` now if its owner is gone (the caller just created or needs it)."""
         with self._lock:
+            if not self._claim(self.service.clock.time(), only=name):
+                return  # no such endpoint: nothing to host, nothing to remember
             self.wanted.add(name)
-            self._claim(self.service.clock.time(), only=name)
         self.start()
         self.wake()
 
     # -- leases ----------------------------------------------------------------------------
 
-    def _claim(self, now: float, only: str | None = None) -> None:
+    def _claim(self, now: float, only: str | None = None) -> bool:
+        """Take the endpoints whose owner is gone; whether any row was looked at."""
         c = endpoints.c
         query = sa.select(c.name, c.owner, c.heartbeat_at)
         if only is not None:
@@ -139,6 +141,7 @@ class EndpointHost:
                                me=self.owner, now=now):  # fmt: skip
                     self.owned.add(row.name)
                     log.info("hosting endpoint %s", row.name)
+        return bool(rows)
 
     def _heartbeat(self, now: float) -> None:
         if not self.owned:
@@ -256,6 +259,7 @@ class EndpointHost:
             self._retire(key)
         self.service.finish_delete(name)
         self.owned.discard(name)
+        self.wanted.discard(name)
         self.service.router.forget(name)
 
     def stop_endpoint_workers(self, name: str) -> None:

@@ -33,8 +33,16 @@ def whole(value: object, field: str, *, minimum: int, maximum: int) -> int:
     return value
 
 
+def finite(value: int | float) -> bool:
+    """Whether a JSON number is a finite float: an integer beyond any float (10**400) is not."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def weight(value: object, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value) or value < 0:
         raise fail(field, f"must be a number of at least 0, got {shown(value)}")
     return float(value)
 
@@ -221,7 +229,7 @@ def parse_desired(value: object, known: set[str], field: str = "DesiredWeightsAn
         where = f"{field}[{i}]"
         parse_object(item, where, ("VariantName", "DesiredWeight", "DesiredInstanceCount"))
         name = item.get("VariantName")
-        if name not in known:
+        if not isinstance(name, str) or name not in known:
             raise ValidationError(f"{where}.VariantName {shown(name)} is not a variant of the endpoint; "
                                   f"it has {', '.join(sorted(known))}", field=f"{where}.VariantName")  # fmt: skip
         entry: dict[str, Any] = {"VariantName": name}
