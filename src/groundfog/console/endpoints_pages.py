@@ -83,7 +83,7 @@ def render_endpoint(platform: "Platform", name: str) -> str:
         config=escape(str(endpoint.get("EndpointConfigName", ""))),
         failure=failure(endpoint.get("FailureReason")),
         facts=fact_list(_facts(endpoint)),
-        variants=table_rows(_variant_rows(endpoint), 8),
+        variants=table_rows(_variant_rows(endpoint, _model_names(platform, endpoint)), 8),
         timeline=timeline,
         history_note=history_note,
         history=table_rows([_history_row(h) for h in shown], 4),
@@ -253,21 +253,40 @@ def _capture(capture: dict[str, Any] | None) -> str:
             f"({escape(str(capture.get('CaptureStatus', '')))})")  # fmt: skip
 
 
-def _variant_rows(d: dict[str, Any]) -> list[str]:
+def _model_names(platform: "Platform", d: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(config, variant) → model name, from the endpoint's current and pending configs:
+    DescribeEndpoint names only each variant's image, but a person thinks in models."""
+    configs = {d.get("EndpointConfigName"), (d.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")}
+    names: dict[tuple[str, str], str] = {}
+    for config in filter(None, configs):
+        try:
+            described = platform.serving.describe_endpoint_config(endpoint_config_name=config)
+        except ResourceNotFound:  # deleted since: the row shows the image instead
+            continue
+        for v in described.get("ProductionVariants", []) + described.get("ShadowProductionVariants", []):
+            names[(config, v["VariantName"])] = v["ModelName"]
+    return names
+
+
+def _variant_rows(d: dict[str, Any], models: dict[tuple[str, str], str]) -> list[str]:
     current, new = f"current ({d.get('EndpointConfigName', '')})", ""
     pending = d.get("PendingDeploymentSummary") or {}
     if pending:  # while traffic shifts, each fleet's share says how much its weights carry
         share = _percent((d.get("DeploymentProgress") or {}).get("NewFleetShare")) or 0.0
         new = f"new ({pending.get('EndpointConfigName', '')}), {share:.3g}% of traffic"
         current += f", {100 - share:.3g}% of traffic"
-    rows = [_variant_row(v, current, "") for v in d.get("ProductionVariants", [])]
-    rows += [_variant_row(v, f"{current}, shadow", "shadow") for v in d.get("ShadowProductionVariants", [])]
-    rows += [_variant_row(v, new, "pending") for v in pending.get("ProductionVariants", [])]
+    config, pending_config = d.get("EndpointConfigName", ""), pending.get("EndpointConfigName", "")
+    rows = [_variant_row(v, current, "", models.get((config, v["VariantName"])))
+            for v in d.get("ProductionVariants", [])]
+    rows += [_variant_row(v, f"{current}, shadow", "shadow", models.get((config, v["VariantName"])))
+             for v in d.get("ShadowProductionVariants", [])]
+    rows += [_variant_row(v, new, "pending", models.get((pending_config, v["VariantName"])))
+             for v in pending.get("ProductionVariants", [])]
     return rows
 
 
-def _variant_row(v: dict[str, Any], fleet: str, kind: str) -> str:
-    images = ", ".join(str(i.get("SpecifiedImage", "")) for i in v.get("DeployedImages", []))
+def _variant_row(v: dict[str, Any], fleet: str, kind: str, model: str | None) -> str:
+    images = model or ", ".join(str(i.get("SpecifiedImage", "")) for i in v.get("DeployedImages", []))
     status = "<br>".join(f"{escape(str(s.get('Status', '')))} <span class=\"note\">{escape(str(s.get('StatusMessage', '')))}</span>"
                          for s in v.get("VariantStatus", []))  # fmt: skip
     mark = ' <span class="status s-shadow">shadow</span>' if kind == "shadow" else ""
