@@ -12,7 +12,7 @@ export UV_COMPILE_BYTECODE := 1
 # too, or it takes a CUDA build of several GB from the index.
 FIND_LINKS := $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
 
-.PHONY: install run test test-fast demo bench lint clean
+.PHONY: install run test test-fast demo bench bench-peers lint clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,29 @@ test-fast: install
 demo: install
 	$(BIN)/groundfog demo
 
-bench: install
+# The benchmarks' tools live outside the project's venv: wrk (Debian's package) for the
+# serving load, and a separate venv with the peer servers (MLflow) so that they never
+# enter .venv. Each is set up once; `make test` needs none of this.
+WRK_STAMP := bench/.wrk-installed
+PEERS_VENV := bench/.peers-venv
+PEERS_STAMP := $(PEERS_VENV)/.installed
+
+$(WRK_STAMP):
+	@command -v wrk >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
+	touch $(WRK_STAMP)
+
+$(PEERS_STAMP): | $(STAMP)
+	$(BIN)/uv venv --quiet --python $(PYTHON) $(PEERS_VENV)
+	$(BIN)/uv pip install --quiet --python $(PEERS_VENV)/bin/python $(if $(FIND_LINKS),--find-links $(FIND_LINKS)) \
+		mlflow "scikit-learn==$$($(BIN)/python -c 'import sklearn; print(sklearn.__version__)')"
+	touch $(PEERS_STAMP)
+
+bench-peers: $(PEERS_STAMP)
+
+bench: install $(WRK_STAMP) $(PEERS_STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis $(PEERS_VENV) $(WRK_STAMP)

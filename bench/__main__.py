@@ -11,6 +11,8 @@ BENCHMARKS = {
     "training": "bench.training_startup",
     "tuning": "bench.tuning_overhead",
     "pipelines": "bench.pipeline_overhead",
+    "serving": "bench.serving_latency",
+    "serving-load": "bench.serving_load",
 }
 
 
@@ -20,9 +22,12 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark {unknown[0]!r}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
+    failed = 0
     for name in names:
-        importlib.import_module(BENCHMARKS[name]).main()
-    return 0
+        # A benchmark may return non-zero (e.g. errors in groundfog's serving rows); the
+        # rest still run, and the exit code says so.
+        failed |= bool(importlib.import_module(BENCHMARKS[name]).main())
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
