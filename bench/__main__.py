@@ -12,6 +12,7 @@ BENCHMARKS = {
     "tuning": "bench.tuning_overhead",
     "pipelines": "bench.pipeline_overhead",
     "serving": "bench.serving_latency",
+    "serving-deploy": "bench.serving_deploy",
     "serving-load": "bench.serving_load",
 }
 

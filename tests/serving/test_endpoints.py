@@ -20,7 +20,7 @@ def test_a_trained_model_is_in_service_within_seconds_and_answers_csv_and_json(g
     described = gfp.serving.wait_for_endpoint(endpoint_name="e", timeout=30)
     elapsed = time.monotonic() - started
     assert described["EndpointStatus"] == "InService"
-    # About 1 s on an idle machine (the bench reports it); the bound leaves room for a
+    # About 1 s on an idle machine (`python -m bench serving-deploy`); the bound leaves room for a
     # loaded test run, where other workers share the two cores.
     assert elapsed < 10.0, f"InService after {elapsed:.2f} s"
     X, y = dataset()
