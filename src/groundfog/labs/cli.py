@@ -9,6 +9,8 @@ import typer
 from groundfog.cli.common import JsonOption, command, output
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from groundfog.labs import LabResult
 
 
@@ -38,8 +40,16 @@ def _show(result: "LabResult", as_json: bool) -> None:
         from rich.console import Console
 
         console = Console()
-        console.print(f"[bold]{result.name}[/bold]: [italic]{result.note}[/italic]")
-        for check in result.checks:
-            mark = "[green]✓[/green]" if check.passed else "[red]✗[/red]"
-            console.print(f" {mark} {check.claim}" + (f" — {check.detail}" if check.detail else ""))
+        print_checks(console, result)
         console.print("[green]lab passed[/green]" if result.passed else "[red]lab FAILED[/red]")
+
+
+def print_checks(console: "Console", result: "LabResult") -> None:
+    """The lab's note, then each check with what it saw (escaped: details quote alarm
+    reasons and data, whose brackets are not markup)."""
+    from rich.markup import escape
+
+    console.print(f"[bold]{escape(result.name)}[/bold]: [italic]{escape(result.note)}[/italic]")
+    for check in result.checks:
+        mark = "[green]✓[/green]" if check.passed else "[red]✗[/red]"
+        console.print(f" {mark} {escape(check.claim)}" + (f" [dim]— {escape(check.detail)}[/dim]" if check.detail else ""))

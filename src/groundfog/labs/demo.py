@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from groundfog.labs import LABS, run_lab
+from groundfog.labs.cli import print_checks
 
 
 def run_demo() -> None:
@@ -20,10 +21,7 @@ def run_demo() -> None:
     for name in LABS:
         with console.status(f"running lab {name}"):
             result = run_lab(name)
-        console.print(f"[bold]{name}[/bold]: [italic]{result.note}[/italic]")
-        for check in result.checks:
-            mark = "[green]✓[/green]" if check.passed else "[red]✗[/red]"
-            console.print(f"  {mark} {check.claim}")
+        print_checks(console, result)
         failed += not result.passed
     console.print("[green]demo passed[/green]" if not failed else f"[red]{failed} lab(s) failed[/red]")
     if failed:

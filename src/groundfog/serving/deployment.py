@@ -27,6 +27,7 @@ from groundfog.serving.fleets import (
     fleet_capacity,
     fleet_failure,
     fleet_ready,
+    fleet_settled,
     shrink_counts,
     size_fraction,
     step_shares,
@@ -172,8 +173,15 @@ def _complete(endpoint: dict[str, Any]) -> list[Step]:
 
 
 def _settle(endpoint: dict[str, Any]) -> list[Step]:
-    """Creating, or Updating weights and capacities: in service once every instance is."""
+    """Creating, Updating weights and capacities, or SystemUpdating (a new host restarts
+    the workers): in service once every instance is."""
     fleet = _blue(endpoint)
+    if endpoint["status"] == "SystemUpdating":
+        if not fleet_settled(fleet):
+            return []
+        endpoint["status"] = "InService"
+        failure = fleet_failure(fleet)
+        return [Step("InService", "instances restored on a new host" + (f"; {failure}" if failure else ""))]
     if endpoint["status"] == "Creating":
         failure = fleet_failure(fleet)
         if failure:

@@ -76,6 +76,14 @@ def fleet_ready(fleet: Fleet) -> bool:
     )
 
 
+def fleet_settled(fleet: Fleet) -> bool:
+    """No instance of the fleet is still starting: each serves or has failed."""
+    return all(
+        len([i for i in v["instances"] if i["slot"] < v["count"] and i["status"] != "Pending"]) >= v["count"]
+        for v in all_variants(fleet)
+    )
+
+
 def fleet_failure(fleet: Fleet) -> str | None:
     """Why the fleet cannot serve (a worker failed to load its model), if so."""
     for variant in all_variants(fleet):

@@ -57,6 +57,9 @@ class EndpointHost:
         # reaps them, so that stopping a fleet never holds up a tick.
         self.stopping: list[tuple[Worker, float]] = []
         self.owned: set[str] = set()
+        # Endpoints claimed from another host: an InService one is SystemUpdating until
+        # this host has restarted its workers.
+        self.taken_over: set[str] = set()
         self._files: dict[str, ModelFiles] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -140,6 +143,7 @@ class EndpointHost:
                 if claim_lease(conn, endpoints, c.name == row.name, owner=row.owner, heartbeat_at=row.heartbeat_at,
                                me=self.owner, now=now):  # fmt: skip
                     self.owned.add(row.name)
+                    self.taken_over.add(row.name)
                     log.info("hosting endpoint %s", row.name)
         return bool(rows)
 
@@ -158,6 +162,7 @@ class EndpointHost:
 
     def _release(self, name: str) -> None:
         self.owned.discard(name)
+        self.taken_over.discard(name)
         for key in [k for k in self.workers if k[0] == name]:
             self._retire(key)
         self.service.router.forget(name)
@@ -179,7 +184,8 @@ class EndpointHost:
             self._delete(name)
             return
         before = copy.deepcopy({k: doc[k] for k in ("status", "fleets", "deployment")})
-        events = self._sync_workers(doc)
+        events = self._take_over(doc) if name in self.taken_over else []
+        events += self._sync_workers(doc)
         now = service.clock.time()
         if doc["status"] not in ("Failed",):
             events += [(s.stage, s.message, s.detail) for s in deployment.advance(doc, now, service.alarm_reason)]
@@ -193,9 +199,20 @@ class EndpointHost:
                     return  # someone else wrote: read again next tick
                 for stage, message, detail in events:
                     append_history(conn, name, now, stage, message, detail)
+        self.taken_over.discard(name)
         if changed:
             service.announce(doc, before["status"], events)
         self._stop_unwanted(doc)
+
+    def _take_over(self, doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+        """An endpoint that was in service elsewhere is SystemUpdating while its workers
+        start here (SageMaker's status for maintenance that changes nothing the user set)."""
+        if doc["status"] != "InService":
+            return []  # Creating: nothing ran yet; a deployment resumes where it was
+        doc["status"] = "SystemUpdating"
+        count = sum(1 for _ in instance_slots(doc["fleets"]))
+        return [("SystemUpdating", f"the endpoint's host is gone; restarting its {count} instance(s) on a new host",
+                 {"Instances": count})]  # fmt: skip
 
     def _sync_workers(self, doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
         """Start, watch and replace workers; record instance states in the document."""
