@@ -185,3 +185,24 @@ def test_an_unknown_endpoint_is_a_not_found_page(client):
     assert response.status_code == 404 and "endpoint &#x27;nowhere&#x27; does not exist" in response.text
     hostile = client.get("/console/endpoints/" + "%3Cscript%3Ealert(1)%3C%2Fscript%3E")
     assert hostile.status_code == 404 and "<script>" not in hostile.text
+
+
+def test_a_batched_rollback_is_drawn_step_by_step_down_to_the_old_fleet():
+    from datetime import datetime, timedelta, timezone
+
+    from groundfog.console.endpoints_pages import deployment_lines
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    history = [
+        {"Time": t0, "Stage": "UpdateStarted", "Message": "updating to v2 (ROLLING)"},
+        {"Time": t0 + timedelta(seconds=1), "Stage": "TrafficShifted", "Message": "50%", "Detail": {"GreenShare": 0.5}},
+        {"Time": t0 + timedelta(seconds=4), "Stage": "TrafficShifted", "Message": "100%", "Detail": {"GreenShare": 1.0}},
+        {"Time": t0 + timedelta(seconds=5), "Stage": "RollingBack", "Message": "back in 2 batches",
+         "Detail": {"GreenShare": 1.0, "Reason": "5XX", "Batches": 2}},
+        {"Time": t0 + timedelta(seconds=6), "Stage": "RollbackShifted", "Message": "50% back", "Detail": {"GreenShare": 0.5}},
+        {"Time": t0 + timedelta(seconds=7), "Stage": "RollbackShifted", "Message": "100% back", "Detail": {"GreenShare": 0.0}},
+        {"Time": t0 + timedelta(seconds=7), "Stage": "RolledBack", "Message": "in service on v1 again"},
+    ]  # fmt: skip
+    [(label, points, failed)] = deployment_lines(history)
+    assert [(x, y) for x, y, _ in points] == [(0, 0), (1, 50), (4, 100), (5, 100), (6, 50), (7, 0), (7, 0)]
+    assert failed == "5XX" and "rolled back after 7.0 s" in label

@@ -140,6 +140,37 @@ def test_rolling_update_moves_batch_by_batch_and_retires_the_old_fleet(gfp):
     assert shifts == [0.5, 1.0]
 
 
+def test_a_rolling_update_rolls_back_batch_by_batch_without_errors(gfp):
+    create_model(gfp, "old")
+    create_model(gfp, "new")
+    deploy(gfp, "e", variant("AllTraffic", "old", count=2), config="v1")
+    gfp.serving.create_endpoint_config(endpoint_config_name="v2", production_variants=[variant("AllTraffic", "new", count=2)])
+    alarm = _errors_alarm(gfp, "e", "AllTraffic", name="rolling-alarm")
+    policy = {"RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1},
+                                      "WaitIntervalInSeconds": 3,
+                                      "RollbackMaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1}},
+              "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm}]}}  # fmt: skip
+    with Traffic(gfp, "e", csv_rows(1)) as traffic:
+        gfp.serving.update_endpoint(endpoint_name="e", endpoint_config_name="v2", deployment_config=policy)
+        deadline = time.monotonic() + 30
+        # The alarm fires while the last batch bakes: all traffic is on the new fleet.
+        while (gfp.serving.describe_endpoint(endpoint_name="e").get("DeploymentProgress") or {}).get("Step") != 2:
+            assert time.monotonic() < deadline, "the second batch never shifted"
+            time.sleep(0.02)
+        gfp.metrics.set_alarm_state(alarm, "ALARM", "errors on the new fleet")
+        described = _wait_steady(gfp, "e")
+        time.sleep(0.3)
+    assert described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == "v1"
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+    assert "errors on the new fleet" in described["FailureReason"]
+    history = gfp.serving.list_endpoint_history(endpoint_name="e")["History"]
+    back = [(h["Stage"], h.get("Detail", {}).get("GreenShare")) for h in history
+            if h["Stage"] in ("RollingBack", "RollbackShifted", "RolledBack")]
+    assert back == [("RollingBack", 1.0), ("RollbackShifted", 0.5), ("RollbackShifted", 0.0), ("RolledBack", None)]
+    assert not traffic.errors(), traffic.errors()[:3]
+    assert len(gfp.serving.host.workers) == 2  # the new fleet is gone
+
+
 def test_a_new_fleet_that_cannot_start_is_rolled_back(gfp):
     create_model(gfp, "old")
     gfp.registry.create_model(model_name="broken", primary_container={"Image": "sklearn",

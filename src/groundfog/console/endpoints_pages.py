@@ -142,8 +142,13 @@ def deployment_lines(history: list[dict[str, Any]], *, now: datetime | None = No
         elif stage == "Completed":
             current["points"].append((seconds, 100.0 if share is None else share, f"{seconds:.1f} s: {message}"))
             close(f"completed in {seconds:.1f} s")
+        elif stage == "RollingBack" and share:  # a rolling update's rollback, batch by batch
+            current["reason"] = str(detail.get("Reason") or message)
+            current["points"].append((seconds, share, f"{seconds:.1f} s: {stage}: {current['reason']}"))
+        elif stage == "RollbackShifted" and share is not None:
+            current["points"].append((seconds, share, f"{seconds:.1f} s: {message}"))
         elif stage in ("RollingBack", "RolledBack"):
-            reason = str(detail.get("Reason") or message)
+            reason = current.get("reason") or str(detail.get("Reason") or message)
             current["points"].append((seconds, 0.0, f"{seconds:.1f} s: {stage}: {reason}"))
             close(f"rolled back after {seconds:.1f} s", reason)
         elif stage == "Deleting":

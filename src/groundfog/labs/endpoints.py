@@ -82,4 +82,4 @@ def shifts(p: "Platform", endpoint: str) -> list[tuple[float, float]]:
     """``(time, new fleet's share)`` of every traffic shift in the endpoint's history."""
     history = p.serving.list_endpoint_history(endpoint_name=endpoint)["History"]
     return [(h["Time"].timestamp(), h["Detail"]["GreenShare"]) for h in history
-            if h["Stage"] in ("TrafficShifted", "RollingBack") and "GreenShare" in h.get("Detail", {})]  # fmt: skip
+            if h["Stage"] in ("TrafficShifted", "RollingBack", "RollbackShifted") and "GreenShare" in h.get("Detail", {})]  # fmt: skip

@@ -78,6 +78,8 @@ def advance(endpoint: dict[str, Any], now: float, alarm_in_alarm: Callable[[list
     ``deployment``, ``config_name``, ``failure_reason``, ``last_deployment_config``)."""
     deployment = endpoint.get("deployment")
     if endpoint["status"] == "RollingBack":
+        if deployment is not None:
+            return _rollback_batch(endpoint)
         return _finish_rollback(endpoint)
     if deployment is None:
         return _settle(endpoint)
@@ -138,6 +140,9 @@ def _shift(endpoint: dict[str, Any], now: float) -> list[Step]:
 def _roll_back(endpoint: dict[str, Any], reason: str) -> list[Step]:
     deployment = endpoint["deployment"]
     blue, green = _blue(endpoint), _green(endpoint)
+    batch = (deployment["policy"].get("RollingUpdatePolicy") or {}).get("RollbackMaximumBatchSize")
+    if batch and green["share"] > 0:
+        return _start_batched_rollback(endpoint, batch, reason)
     green["share"], blue["share"] = 0.0, 1.0
     endpoint["fleets"] = [blue]
     for variant in blue["variants"]:
@@ -149,6 +154,49 @@ def _roll_back(endpoint: dict[str, Any], reason: str) -> list[Step]:
     endpoint["deployment"] = None
     return [Step("RollingBack", f"all traffic back on the old fleet ({blue['config']}): {reason}",
                  {"GreenShare": 0.0, "BlueShare": 1.0, "Reason": reason})]  # fmt: skip
+
+
+def _start_batched_rollback(endpoint: dict[str, Any], batch: dict[str, Any], reason: str) -> list[Step]:
+    """A rolling update's rollback in batches of ``RollbackMaximumBatchSize``: each batch
+    brings old-fleet capacity back, moves that much traffic to it, and lets the new fleet
+    give up as many instances, so the endpoint never serves on less than its capacity."""
+    deployment = endpoint["deployment"]
+    blue, green = _blue(endpoint), _green(endpoint)
+    capacity = sum(deployment["blue_counts"].values()) or fleet_capacity(blue)
+    fraction = size_fraction(batch, capacity)
+    share, shares = green["share"], []
+    while share > 1e-9:
+        share = round(max(0.0, share - fraction), 6)
+        shares.append(share)
+    deployment.update(phase="RollingBack", rollback_shares=shares, rollback_step=-1,
+                      green_counts={v["name"]: v["count"] for v in green["variants"]})  # fmt: skip
+    endpoint["status"] = "RollingBack"
+    endpoint["failure_reason"] = f"Update to {deployment['config']} was rolled back: {reason}"
+    return [Step("RollingBack", f"rolling back to the old fleet ({blue['config']}) in {len(shares)} batch(es): {reason}",
+                 {"GreenShare": green["share"], "BlueShare": blue["share"], "Reason": reason, "Batches": len(shares)})]  # fmt: skip
+
+
+def _rollback_batch(endpoint: dict[str, Any]) -> list[Step]:
+    """The next batch of a batched rollback, once the old fleet's capacity for it serves;
+    after the last one the new fleet is removed."""
+    deployment = endpoint["deployment"]
+    blue, green = _blue(endpoint), _green(endpoint)
+    shares, step = deployment["rollback_shares"], deployment["rollback_step"] + 1
+    if step == len(shares):
+        endpoint["fleets"] = [blue]
+        endpoint["deployment"] = None
+        return _finish_rollback(endpoint)
+    target = shares[step]
+    shrink_counts(blue, deployment["blue_counts"], target)  # its capacity for 1 - target of the traffic
+    if not fleet_ready(blue):
+        return []
+    green["share"], blue["share"] = target, round(1.0 - target, 6)
+    if target > 0:
+        shrink_counts(green, deployment["green_counts"], round(1.0 - target, 6))
+    deployment["rollback_step"] = step
+    return [Step("RollbackShifted", f"{blue['share']:.0%} of traffic back on the old fleet "
+                                    f"(batch {step + 1} of {len(shares)})",
+                 {"GreenShare": target, "BlueShare": blue["share"], "Step": step + 1})]  # fmt: skip
 
 
 def _finish_rollback(endpoint: dict[str, Any]) -> list[Step]:
