@@ -1,8 +1,8 @@
 """The remote SDK: a running server's services, with the embedded ones' methods.
 
 >>> import groundfog as gf
->>> p = gf.connect("http://127.0.0.1:8750")
->>> p.events.test_event_pattern(event_pattern={"source": ["aws.s3"]}, event={...})
+>>> p = gf.connect("http://127.0.0.1:8750")                                          # doctest: +SKIP
+>>> p.events.test_event_pattern(event_pattern={"source": ["aws.s3"]}, event={...})  # doctest: +SKIP
 """
 
 from __future__ import annotations

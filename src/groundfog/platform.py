@@ -3,10 +3,14 @@
 The SDK, the CLI and the server all build this same object, so library use needs no
 server running.
 
+>>> import tempfile
 >>> import groundfog as gf
->>> p = gf.Platform(home="/tmp/gf-doc")
+>>> home = tempfile.TemporaryDirectory()
+>>> p = gf.Platform(home=home.name)
 >>> p.storage.create_bucket("data").name
 'data'
+>>> p.close()
+>>> home.cleanup()
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The one source of time, so schedules, bake periods and windows are testable.
 
 >>> c = ManualClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
->>> c.advance(90); c.now().isoformat()
+>>> c.advance(90)
+datetime.datetime(2026, 1, 1, 0, 1, 30, tzinfo=datetime.timezone.utc)
+>>> c.now().isoformat()
 '2026-01-01T00:01:30+00:00'
 """
 

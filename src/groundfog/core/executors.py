@@ -6,9 +6,9 @@ chosen by ``Config.executor`` through a table of import paths (resolved lazily, 
 heavy backend is imported unless configured); a new backend is a module plus one
 line in ``_EXECUTORS``, with no change to the runner.
 
->>> executor = load_executor("local", clock=Clock())
->>> handle = executor.start(job)             # a Job row the runner made
->>> executor.poll(job)                       # None while it runs, then an Outcome
+>>> executor = load_executor("local", clock=Clock())                     # doctest: +SKIP
+>>> handle = executor.start(job)    # a Job row the runner made           # doctest: +SKIP
+>>> executor.poll(job)              # None while it runs, then an Outcome # doctest: +SKIP
 """
 
 from __future__ import annotations

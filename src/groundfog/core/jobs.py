@@ -7,9 +7,9 @@ under ``<home>/jobs/<kind>/<name>/`` with the log at ``logs/output.log``, and a 
 started by an executor (``core.executors``). The owning service keeps what it needs
 in ``spec`` and hears each status through ``on_status_change``.
 
->>> runner = JobRunner(config=config, state=state, clock=Clock())
->>> job = runner.submit("processing", "count-words", ["python", "count.py"])
->>> runner.wait(job.id, timeout=60).status
+>>> runner = JobRunner(config=config, state=state, clock=Clock())            # doctest: +SKIP
+>>> job = runner.submit("processing", "count-words", ["python", "count.py"])  # doctest: +SKIP
+>>> runner.wait(job.id, timeout=60).status                                    # doctest: +SKIP
 'Completed'
 
 The runner is built from small modules, each importing only the ones before it:
@@ -85,7 +85,7 @@ class JobRunner(JobSupervisor):
         directory (the default), or an existing absolute path. ``cpus`` pins the job
         to that many CPUs; ``memory_mb`` caps its address space.
 
-        >>> runner.submit("training", "xgb-1", ["python", "train.py"], env={"EPOCHS": "3"}).status
+        >>> runner.submit("training", "xgb-1", ["python", "train.py"], env={"EPOCHS": "3"}).status  # doctest: +SKIP
         'InProgress'
         """
         if self._closing.is_set():

@@ -5,7 +5,9 @@ migrations; ``StateStore.migrate()`` applies whatever is pending, once, under a 
 so a server and a CLI starting together never race.
 
 >>> store = StateStore("sqlite://")
->>> with store.write() as conn: ...
+>>> with store.write() as conn:              # one transaction, committed on exit
+...     conn.execute(sa.text("SELECT 1")).scalar()
+1
 """
 
 from __future__ import annotations

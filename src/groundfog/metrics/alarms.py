@@ -6,7 +6,7 @@ alarm's state as ``evaluation`` documents; a change is recorded in the history, 
 to the state's action topics with CloudWatch's alarm message, and passed to every
 state listener. ``set_alarm_state`` changes the state until the next evaluation.
 
->>> m.put_metric_alarm("high-latency", "Latency", "App", statistic="Average", period=60,
+>>> m.put_metric_alarm("high-latency", "Latency", "App", statistic="Average", period=60,  # doctest: +SKIP
 ...     evaluation_periods=3, datapoints_to_alarm=2, threshold=100.0,
 ...     comparison_operator="GreaterThanThreshold", alarm_actions=[topic_arn]).state_value
 'INSUFFICIENT_DATA'

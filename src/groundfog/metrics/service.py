@@ -1,8 +1,8 @@
 """The metrics service (CloudWatch): metric data and statistics; alarms come from ``alarms``.
 
->>> m = platform.metrics
->>> m.put_metric_data("App", [{"MetricName": "Latency", "Value": 12.5, "Unit": "Milliseconds"}])
->>> m.get_metric_statistics("App", "Latency", start_time="2026-01-01T00:00:00Z",
+>>> m = platform.metrics                                                                          # doctest: +SKIP
+>>> m.put_metric_data("App", [{"MetricName": "Latency", "Value": 12.5, "Unit": "Milliseconds"}])  # doctest: +SKIP
+>>> m.get_metric_statistics("App", "Latency", start_time="2026-01-01T00:00:00Z",                  # doctest: +SKIP
 ...     end_time="2026-01-01T01:00:00Z", period=300, statistics=["Average"]).datapoints[0].average
 12.5
 

@@ -1,9 +1,9 @@
 """The ``instances`` service: the SageMaker instance catalog and cost estimates as
 operations, so the HTTP API, the remote SDK and the CLI reach them the same way.
 
->>> p.instances.describe_instance_type(instance_type="ml.c5.xlarge").vcpus
+>>> p.instances.describe_instance_type(instance_type="ml.c5.xlarge").vcpus  # doctest: +SKIP
 4
->>> p.instances.estimate_cost(instance_type="ml.c5.xlarge", instance_count=2, hours=10, use_spot=True).usd
+>>> p.instances.estimate_cost(instance_type="ml.c5.xlarge", instance_count=2, hours=10, use_spot=True).usd  # doctest: +SKIP
 1.3056
 
 It keeps no state: the catalog is data shipped with groundfog (approximate us-east-1
