@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from groundfog.core.errors import ResourceInUse, ResourceNotFound, ValidationError
+from groundfog.core.paging import parse_max_results, parse_sort, read_page, with_token
 from groundfog.core.service import operation
 from groundfog.core.times import utc_datetime
 from groundfog.pipelines import tables as t
@@ -120,18 +121,24 @@ class ExecutionOperations:
         return {k: v for k, v in described.items() if v is not None}
 
     @operation
-    def list_pipeline_executions(self, pipeline_name: str, max_results: int = 100,
-                                 sort_order: str = "Descending") -> dict[str, Any]:  # fmt: skip
+    def list_pipeline_executions(self, pipeline_name: str, max_results: int = 100, sort_order: str = "Descending",
+                                 sort_by: str = "CreationTime", next_token: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """A pipeline's executions, newest first by default (ListPipelineExecutions);
+        SortBy CreationTime or PipelineExecutionArn; ``NextToken`` pages on."""
         row = self._pipeline_row(pipeline_name)
-        order = t.executions.c.created_at.asc() if sort_order == "Ascending" else t.executions.c.created_at.desc()
+        limit = parse_max_results(max_results, maximum=1000)
+        key, descending = parse_sort(sort_by, sort_order, ("CreationTime", "PipelineExecutionArn"))
+        # An execution's ARN is its pipeline's ARN and its id: within a pipeline, the id's order.
+        first = [] if key == "PipelineExecutionArn" else [(t.executions.c.created_at, descending)]
+        order = [*first, (t.executions.c.name, descending if key == "PipelineExecutionArn" else False)]
         with self.state.read() as conn:
-            rows = conn.execute(sa.select(t.executions).where(t.executions.c.pipeline == row.name).order_by(order)
-                                .limit(max(1, min(int(max_results), 1000)))).all()  # fmt: skip
-        return {"PipelineExecutionSummaries": [
+            rows, token = read_page(conn, sa.select(t.executions).where(t.executions.c.pipeline == row.name), order,
+                                    max_results=limit, next_token=next_token)  # fmt: skip
+        return with_token({"PipelineExecutionSummaries": [
             {k: v for k, v in {"PipelineExecutionArn": r.arn, "StartTime": utc_datetime(r.created_at),
                                "PipelineExecutionStatus": r.status, "PipelineExecutionDisplayName": r.display_name or r.name,
                                "PipelineExecutionFailureReason": r.failure_reason}.items() if v is not None}
-            for r in rows]}  # fmt: skip
+            for r in rows]}, token)  # fmt: skip
 
     @operation
     def list_pipeline_execution_steps(self, pipeline_execution_arn: str, sort_order: str = "Descending") -> dict[str, Any]:

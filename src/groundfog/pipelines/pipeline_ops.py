@@ -11,7 +11,9 @@ import sqlalchemy as sa
 
 from groundfog.core.errors import AlreadyExists, ResourceInUse, ResourceNotFound, ValidationError
 from groundfog.core.names import validate_name
+from groundfog.core.paging import parse_max_results, parse_sort, read_page, sort_order_of, with_token
 from groundfog.core.service import operation
+from groundfog.core.text import check_string
 from groundfog.core.times import utc_datetime
 from groundfog.pipelines import tables as t
 from groundfog.pipelines.definition import Definition, load_document, parse_definition
@@ -168,17 +170,23 @@ class PipelineOperations:
         return {k: v for k, v in described.items() if v is not None}
 
     @operation
-    def list_pipelines(self, pipeline_name_prefix: str | None = None, max_results: int = 100) -> dict[str, Any]:
-        query = sa.select(t.pipelines).order_by(t.pipelines.c.created_at.desc()).limit(max(1, min(int(max_results), 1000)))
+    def list_pipelines(self, pipeline_name_prefix: str | None = None, max_results: int = 100,
+                       sort_by: str = "CreationTime", sort_order: str = "Descending",
+                       next_token: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """Pipelines, newest first by default (ListPipelines); ``NextToken`` pages on."""
+        limit = parse_max_results(max_results, maximum=1000)  # SageMaker's 100, and room for a console
+        order = sort_order_of(t.pipelines, *parse_sort(sort_by, sort_order))
+        query = sa.select(t.pipelines)
         if pipeline_name_prefix:
+            check_string(pipeline_name_prefix, "PipelineNamePrefix")
             query = query.where(t.pipelines.c.name.startswith(pipeline_name_prefix, autoescape=True))
         with self.state.read() as conn:
-            rows = conn.execute(query).all()
-        return {"PipelineSummaries": [
+            rows, token = read_page(conn, query, order, max_results=limit, next_token=next_token)
+        return with_token({"PipelineSummaries": [
             {"PipelineArn": r.arn, "PipelineName": r.name, "PipelineDisplayName": r.display_name or r.name,
              "PipelineDescription": r.description, "CreationTime": utc_datetime(r.created_at),
              "LastModifiedTime": utc_datetime(r.modified_at), "LastExecutionTime": utc_datetime(r.last_run_at)}
-            for r in rows]}  # fmt: skip
+            for r in rows]}, token)  # fmt: skip
 
     @operation
     def list_pipeline_versions(self, pipeline_name: str) -> dict[str, Any]:

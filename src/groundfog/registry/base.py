@@ -19,11 +19,9 @@ from groundfog.core.serialize import to_jsonable
 from groundfog.core.service import Service
 from groundfog.core.times import utc_datetime
 from groundfog.registry.tables import groups, packages
-from groundfog.registry.validation import parse_max_results, parse_name_contains, parse_sort
 
 if TYPE_CHECKING:
     from groundfog.core.bus import Bus
-    from groundfog.core.state import StateStore
     from groundfog.storage import StorageService
 
 log = logging.getLogger("groundfog.registry")
@@ -41,30 +39,11 @@ def package_arn(group: str, version: int) -> str:
     return arn("registry", "model-package", f"{group}/{version}")
 
 
-def named_rows(state: "StateStore", table: sa.Table, name_contains: str | None, max_results: int, sort_by: str,
-               sort_order: str) -> list[Any]:  # fmt: skip
-    """A SageMaker List* of named resources (models, groups, endpoint configs ...):
-    filtered on the name, sorted by Name or CreationTime, at most ``max_results``."""
-    contains = parse_name_contains(name_contains)
-    limit = parse_max_results(max_results)
-    key, descending = parse_sort(sort_by, sort_order)
-    column = table.c.name if key == "Name" else table.c.created_at
-    query = sa.select(table).order_by(column.desc() if descending else column.asc(), table.c.name).limit(limit)
-    if contains:
-        query = query.where(table.c.name.contains(contains, autoescape=True))
-    with state.read() as conn:
-        return list(conn.execute(query).all())
-
-
 class RegistryBase(Service):
     """The registry's shared state: the object store (reports, model data) and the bus."""
 
     storage: "StorageService"
     bus: "Bus | None"
-
-    def _named_rows(self, table: sa.Table, name_contains: str | None, max_results: int, sort_by: str,
-                    sort_order: str) -> list[Any]:  # fmt: skip
-        return named_rows(self.state, table, name_contains, max_results, sort_by, sort_order)
 
     def _group_row(self, conn: Connection, name: str, *, field: str = "ModelPackageGroupName", lock: bool = False) -> Any:
         query = sa.select(groups).where(groups.c.name == name)

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from groundfog.core.errors import AlreadyExists, Conflict
+from groundfog.core.paging import list_named, with_token
 from groundfog.core.service import operation
 from groundfog.core.times import utc_datetime
 from groundfog.registry.base import RegistryBase, group_arn
@@ -60,10 +61,13 @@ class GroupOperations(RegistryBase):
         max_results: int = 100,
         sort_by: str = "CreationTime",
         sort_order: str = "Descending",
+        next_token: str | None = None,
     ) -> dict[str, Any]:
-        """Groups, newest first by default (ListModelPackageGroups)."""
-        rows = self._named_rows(groups, name_contains, max_results, sort_by, sort_order)
-        return {"ModelPackageGroupSummaryList": [_describe(r) for r in rows]}
+        """Groups, newest first by default (ListModelPackageGroups); ``NextToken`` pages on."""
+        with self.state.read() as conn:
+            rows, token = list_named(conn, groups, name_contains=name_contains, max_results=max_results,
+                                     sort_by=sort_by, sort_order=sort_order, next_token=next_token)  # fmt: skip
+        return with_token({"ModelPackageGroupSummaryList": [_describe(r) for r in rows]}, token)
 
     @operation
     def delete_model_package_group(self, model_package_group_name: str) -> None:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from groundfog.core.errors import AlreadyExists, ResourceNotFound, ValidationError
 from groundfog.core.names import arn, validate_name
+from groundfog.core.paging import list_named, with_token
 from groundfog.core.service import operation
 from groundfog.core.times import utc_datetime
 from groundfog.registry.base import PACKAGE_ARN_PREFIX, RegistryBase
@@ -130,10 +131,14 @@ class ModelOperations(RegistryBase):
         max_results: int = 100,
         sort_by: str = "CreationTime",
         sort_order: str = "Descending",
+        next_token: str | None = None,
     ) -> dict[str, Any]:
-        """Models, newest first by default (ListModels)."""
-        rows = self._named_rows(models, name_contains, max_results, sort_by, sort_order)
-        return {"Models": [{"ModelName": r.name, "ModelArn": r.arn, "CreationTime": utc_datetime(r.created_at)} for r in rows]}
+        """Models, newest first by default (ListModels); ``NextToken`` pages on."""
+        with self.state.read() as conn:
+            rows, token = list_named(conn, models, name_contains=name_contains, max_results=max_results,
+                                     sort_by=sort_by, sort_order=sort_order, next_token=next_token)  # fmt: skip
+        listed = [{"ModelName": r.name, "ModelArn": r.arn, "CreationTime": utc_datetime(r.created_at)} for r in rows]
+        return with_token({"Models": listed}, token)
 
     @operation
     def delete_model(self, model_name: str) -> None:

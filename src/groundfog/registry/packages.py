@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from groundfog.core.errors import ResourceNotFound, ValidationError
+from groundfog.core.paging import parse_max_results, parse_sort, read_page, with_token
 from groundfog.core.service import operation
 from groundfog.registry.base import PACKAGE_ARN_PREFIX, RegistryBase, package_arn
 from groundfog.registry.reports import check_model_data, read_reports
@@ -40,13 +41,11 @@ from groundfog.registry.validation import (
     parse_description,
     parse_flag,
     parse_group_name,
-    parse_max_results,
     parse_metadata_keys,
     parse_optional_text,
     parse_package_name,
     parse_s3,
     parse_skip_validation,
-    parse_sort,
     parse_tags,
 )
 
@@ -139,9 +138,11 @@ class PackageOperations(RegistryBase):
         sort_by: str = "CreationTime",
         sort_order: str = "Descending",
         max_results: int = 100,
+        next_token: str | None = None,
     ) -> dict[str, Any]:
         """Versions, newest first by default (ListModelPackages); of one group, in one
-        approval status. SortBy is CreationTime or Name (group, then version)."""
+        approval status. SortBy is CreationTime or Name (group, then version);
+        ``NextToken`` pages on."""
         conditions = []
         group = None if model_package_group_name is None else parse_group_name(model_package_group_name)
         if group is not None:
@@ -150,13 +151,14 @@ class PackageOperations(RegistryBase):
             conditions.append(packages.c.approval_status == parse_approval_status(model_approval_status))
         key, descending = parse_sort(sort_by, sort_order)
         limit = parse_max_results(max_results)
-        columns = [packages.c.group_name, packages.c.version] if key == "Name" else [packages.c.created_at, packages.c.version]
-        order = [c.desc() if descending else c.asc() for c in columns]
+        first = [packages.c.group_name] if key == "Name" else [packages.c.created_at, packages.c.group_name]
+        order = [(c, descending) for c in (*first, packages.c.version)]
         with self.state.read() as conn:
             if group is not None:
                 self._group_row(conn, group)
-            rows = conn.execute(sa.select(packages).where(*conditions).order_by(*order).limit(limit)).all()
-        return {"ModelPackageSummaryList": [self._summary(r) for r in rows]}
+            rows, token = read_page(conn, sa.select(packages).where(*conditions), order, max_results=limit,
+                                    next_token=next_token)  # fmt: skip
+        return with_token({"ModelPackageSummaryList": [self._summary(r) for r in rows]}, token)
 
     @operation
     def update_model_package(

@@ -21,7 +21,6 @@ from groundfog.core.text import check_string
 from groundfog.training.uris import parse_s3_uri
 
 APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
-SORT_ORDERS = ("Ascending", "Descending")
 MAX_VERSION = 2**31 - 1
 
 _IMAGE = re.compile(r"^\S+$")
@@ -132,25 +131,6 @@ def parse_skip_validation(value: object, field: str = "SkipModelValidation") -> 
     if value is not None and value not in ("All", "None"):
         raise fail(field, f"must be All or None, got {shown(value)}")
     return value  # type: ignore[return-value]
-
-
-def parse_max_results(value: object, field: str = "MaxResults", *, maximum: int = 100) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise fail(field, f"must be a whole number from 1 to {maximum}, got {shown(value)}")
-    return value
-
-
-def parse_sort(sort_by: object, sort_order: object) -> tuple[str, bool]:
-    """``(SortBy, descending)``; SortBy is Name or CreationTime."""
-    if sort_by not in ("Name", "CreationTime"):
-        raise fail("SortBy", f"must be Name or CreationTime, got {shown(sort_by)}")
-    if sort_order not in SORT_ORDERS:
-        raise fail("SortOrder", f"must be Ascending or Descending, got {shown(sort_order)}")
-    return sort_by, sort_order == "Descending"  # type: ignore[return-value]
-
-
-def parse_name_contains(value: object, field: str = "NameContains") -> str | None:
-    return None if value is None else parse_text(value, field, max_length=63, min_length=0)
 
 
 def parse_customer_metadata(value: object, field: str = "CustomerMetadataProperties") -> dict[str, str]:

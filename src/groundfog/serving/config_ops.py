@@ -15,9 +15,9 @@ import sqlalchemy as sa
 
 from groundfog.core.errors import AlreadyExists, ResourceInUse, ResourceNotFound, ValidationError
 from groundfog.core.names import arn, validate_name
+from groundfog.core.paging import list_named, with_token
 from groundfog.core.service import operation
 from groundfog.core.times import utc_datetime
-from groundfog.registry.base import named_rows
 from groundfog.registry.validation import parse_tags
 from groundfog.serving.base import ServingBase
 from groundfog.serving.requests import parse_data_capture, parse_variants
@@ -99,11 +99,14 @@ class EndpointConfigOperations(ServingBase):
         max_results: int = 100,
         sort_by: str = "CreationTime",
         sort_order: str = "Descending",
+        next_token: str | None = None,
     ) -> dict[str, Any]:
-        """Endpoint configs, newest first by default (ListEndpointConfigs)."""
-        rows = named_rows(self.state, endpoint_configs, name_contains, max_results, sort_by, sort_order)
-        return {"EndpointConfigs": [{"EndpointConfigName": r.name, "EndpointConfigArn": r.arn,
-                                     "CreationTime": utc_datetime(r.created_at)} for r in rows]}  # fmt: skip
+        """Endpoint configs, newest first by default (ListEndpointConfigs); ``NextToken`` pages on."""
+        with self.state.read() as conn:
+            rows, token = list_named(conn, endpoint_configs, name_contains=name_contains, max_results=max_results,
+                                     sort_by=sort_by, sort_order=sort_order, next_token=next_token)  # fmt: skip
+        return with_token({"EndpointConfigs": [{"EndpointConfigName": r.name, "EndpointConfigArn": r.arn,
+                                                "CreationTime": utc_datetime(r.created_at)} for r in rows]}, token)  # fmt: skip
 
     @operation
     def delete_endpoint_config(self, endpoint_config_name: str) -> None:

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from groundfog.core.errors import AlreadyExists, ResourceNotFound, ValidationError
 from groundfog.core.leases import lease_lost
 from groundfog.core.names import validate_name
+from groundfog.core.paging import list_named, with_token
 from groundfog.core.service import operation
 from groundfog.core.times import utc_datetime
-from groundfog.registry.base import named_rows
 from groundfog.registry.validation import parse_flag, parse_tags, shown
 from groundfog.serving import deployment
 from groundfog.serving.base import MOVING, ServingBase, endpoint_arn
@@ -135,17 +135,21 @@ class EndpointOperations(ServingBase):
         max_results: int = 100,
         sort_by: str = "CreationTime",
         sort_order: str = "Descending",
+        next_token: str | None = None,
     ) -> dict[str, Any]:
-        """Endpoints, newest first by default (ListEndpoints)."""
+        """Endpoints, newest first by default (ListEndpoints); ``NextToken`` pages on."""
         if status_equals is not None and status_equals not in STATUSES:
             raise ValidationError(f"StatusEquals must be one of {', '.join(STATUSES)}, got {shown(status_equals)}",
                                   field="StatusEquals")  # fmt: skip
-        rows = named_rows(self.state, endpoints, name_contains, max_results, sort_by, sort_order)
-        return {"Endpoints": [
+        where = () if status_equals is None else (endpoints.c.status == status_equals,)
+        with self.state.read() as conn:
+            rows, token = list_named(conn, endpoints, name_contains=name_contains, max_results=max_results,
+                                     sort_by=sort_by, sort_order=sort_order, next_token=next_token, where=where)  # fmt: skip
+        return with_token({"Endpoints": [
             {"EndpointName": r.name, "EndpointArn": r.arn, "EndpointStatus": r.status,
              "CreationTime": utc_datetime(r.created_at), "LastModifiedTime": utc_datetime(r.modified_at)}
-            for r in rows if status_equals is None or r.status == status_equals
-        ]}  # fmt: skip
+            for r in rows
+        ]}, token)  # fmt: skip
 
     @operation
     def update_endpoint(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from groundfog.core.errors import ResourceNotFound, ValidationError
+from groundfog.core.paging import parse_max_results, parse_sort, read_page, sort_order_of
 from groundfog.core.serialize import to_jsonable
 from groundfog.core.driven import ACTIVE, TERMINAL, DrivenService
 from groundfog.training.driver import Driver, Recipe
@@ -88,10 +89,8 @@ class JobsBase(DrivenService):
             raise ResourceNotFound(f"no {self.kind} job named {name!r}", field=label)
         return row
 
-    def _rows(self, *conditions: Any, limit: int | None = None) -> list[Any]:
+    def _rows(self, *conditions: Any) -> list[Any]:
         query = sa.select(jobs).where(jobs.c.kind == self.kind, *conditions).order_by(jobs.c.created_at.desc())
-        if limit is not None:
-            query = query.limit(limit)
         with self.state.read() as conn:
             return list(conn.execute(query))
 
@@ -132,19 +131,23 @@ class JobsBase(DrivenService):
         text, next_start, done = self._logs(name, start)
         return {"Text": text, "NextStart": next_start, "Done": done}
 
-    def _listed(self, status_equals: str | None, name_contains: str | None, max_results: int, *conditions: Any) -> list[Any]:
-        """The rows a List*Jobs call asks for, newest first; its arguments checked."""
+    def _listed(self, status_equals: str | None, name_contains: str | None, max_results: int, *conditions: Any,
+                sort_by: str = "CreationTime", sort_order: str = "Descending",
+                next_token: str | None = None) -> tuple[list[Any], str | None]:  # fmt: skip
+        """The page of rows a List*Jobs call asks for, newest first by default, and the
+        token of the next page; its arguments checked."""
         self._ensure_reconciled()
-        conditions = list(conditions)
+        conditions = [jobs.c.kind == self.kind, *conditions]
         if status_equals is not None:
             if status_equals not in (*ACTIVE, *TERMINAL):
                 raise ValidationError(f"StatusEquals must be one of {', '.join((*ACTIVE, *TERMINAL))}", field="StatusEquals")
             conditions.append(jobs.c.status == status_equals)
         if name_contains:
             conditions.append(jobs.c.name.contains(name_contains, autoescape=True))
-        if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= 1000:
-            raise ValidationError("MaxResults must be an integer from 1 to 1000", field="MaxResults")
-        return self._rows(*conditions, limit=max_results)
+        limit = parse_max_results(max_results, maximum=1000)  # SageMaker's 100, and room for a console
+        order = sort_order_of(jobs, *parse_sort(sort_by, sort_order, ("Name", "CreationTime", "Status")))
+        with self.state.read() as conn:
+            return read_page(conn, sa.select(jobs).where(*conditions), order, max_results=limit, next_token=next_token)
 
     def _logs(self, name: str, start: int = 0, limit: int = 1 << 20) -> tuple[str, int, bool]:
         self._ensure_reconciled()  # a job nobody drives would show a log that never grows

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from groundfog.core.errors import ResourceInUse, ValidationError
 from groundfog.core.job_models import with_transition
+from groundfog.core.paging import with_token
 from groundfog.core.names import arn, validate_name
 from groundfog.core.service import operation
 from groundfog.core.times import utc_datetime
@@ -201,17 +202,20 @@ class ProcessingService(JobsBase):
         return out
 
     @operation
-    def list_processing_jobs(self, status_equals: str | None = None, name_contains: str | None = None, max_results: int = 100) -> dict[str, Any]:
-        """Processing jobs, newest first (ListProcessingJobs)."""
-        rows = self._listed(status_equals, name_contains, max_results)
-        return {
+    def list_processing_jobs(self, status_equals: str | None = None, name_contains: str | None = None,
+                             max_results: int = 100, sort_by: str = "CreationTime", sort_order: str = "Descending",
+                             next_token: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """Processing jobs, newest first by default (ListProcessingJobs); ``NextToken`` pages on."""
+        rows, token = self._listed(status_equals, name_contains, max_results, sort_by=sort_by, sort_order=sort_order,
+                                   next_token=next_token)  # fmt: skip
+        return with_token({
             "ProcessingJobSummaries": [
                 {"ProcessingJobName": r.name, "ProcessingJobArn": r.arn, "ProcessingJobStatus": r.status,
                  "CreationTime": utc_datetime(r.created_at), "ProcessingEndTime": utc_datetime(r.ended_at),
                  "LastModifiedTime": utc_datetime(r.modified_at), **({"FailureReason": r.failure_reason} if r.failure_reason else {})}
                 for r in rows
             ]
-        }  # fmt: skip
+        }, token)  # fmt: skip
 
     @operation
     def stop_processing_job(self, processing_job_name: str) -> None:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from groundfog.core.errors import ResourceInUse, ValidationError
 from groundfog.core.job_models import with_transition
+from groundfog.core.paging import with_token
 from groundfog.core.names import arn
 from groundfog.core.service import operation
 from groundfog.core.times import utc_datetime
@@ -199,18 +200,22 @@ class TrainingService(JobsBase):
         name_contains: str | None = None,
         max_results: int = 100,
         tuning_job_name: str | None = None,
+        sort_by: str = "CreationTime",
+        sort_order: str = "Descending",
+        next_token: str | None = None,
     ) -> dict[str, Any]:
-        """Training jobs, newest first (ListTrainingJobs)."""
+        """Training jobs, newest first by default (ListTrainingJobs); ``NextToken`` pages on."""
         extra = [] if tuning_job_name is None else [jobs.c.tuning_job_name == tuning_job_name]
-        rows = self._listed(status_equals, name_contains, max_results, *extra)
-        return {
+        rows, token = self._listed(status_equals, name_contains, max_results, *extra, sort_by=sort_by,
+                                   sort_order=sort_order, next_token=next_token)  # fmt: skip
+        return with_token({
             "TrainingJobSummaries": [
                 {"TrainingJobName": r.name, "TrainingJobArn": r.arn, "TrainingJobStatus": r.status,
                  "SecondaryStatus": r.secondary_status, "CreationTime": utc_datetime(r.created_at),
                  "TrainingEndTime": utc_datetime(r.ended_at), "LastModifiedTime": utc_datetime(r.modified_at)}
                 for r in rows
             ]
-        }  # fmt: skip
+        }, token)  # fmt: skip
 
     @operation
     def stop_training_job(self, training_job_name: str) -> None:

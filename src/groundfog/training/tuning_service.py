@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from groundfog.core.errors import ResourceInUse, ResourceNotFound, ValidationError
 from groundfog.core.names import arn, validate_name
+from groundfog.core.paging import list_named, with_token
 from groundfog.core.serialize import to_jsonable
 from groundfog.core.service import operation
 from groundfog.core.times import utc_datetime
@@ -255,21 +256,23 @@ class TuningService(DrivenService):
         return {"TrainingJobSummaries": summaries}
 
     @operation
-    def list_hyper_parameter_tuning_jobs(self, status_equals: str | None = None, max_results: int = 100) -> dict[str, Any]:
-        """Tuning jobs, newest first."""
-        query = sa.select(tuning_jobs).order_by(tuning_jobs.c.created_at.desc())
-        if status_equals is not None:
-            query = query.where(tuning_jobs.c.status == status_equals)
-        if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= 1000:
-            raise ValidationError("MaxResults must be an integer from 1 to 1000", field="MaxResults")
+    def list_hyper_parameter_tuning_jobs(self, status_equals: str | None = None, max_results: int = 100,
+                                         name_contains: str | None = None, sort_by: str = "CreationTime",
+                                         sort_order: str = "Descending", next_token: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """Tuning jobs, newest first by default (ListHyperParameterTuningJobs); ``NextToken`` pages on."""
+        if status_equals is not None and status_equals not in (*ACTIVE, *TERMINAL):
+            raise ValidationError(f"StatusEquals must be one of {', '.join((*ACTIVE, *TERMINAL))}", field="StatusEquals")
+        where = () if status_equals is None else (tuning_jobs.c.status == status_equals,)
         with self.state.read() as conn:
-            rows = list(conn.execute(query.limit(max_results)))
-        return {"HyperParameterTuningJobSummaries": [
+            rows, token = list_named(conn, tuning_jobs, name_contains=name_contains, max_results=max_results,
+                                     sort_by=sort_by, sort_order=sort_order, next_token=next_token, where=where,
+                                     sort_keys=("Name", "CreationTime", "Status"), maximum=1000)  # fmt: skip
+        return with_token({"HyperParameterTuningJobSummaries": [
             {"HyperParameterTuningJobName": r.name, "HyperParameterTuningJobArn": r.arn, "HyperParameterTuningJobStatus": r.status,
              "Strategy": r.spec["HyperParameterTuningJobConfig"].get("Strategy"), "CreationTime": utc_datetime(r.created_at),
              "HyperParameterTuningEndTime": utc_datetime(r.ended_at)}
             for r in rows
-        ]}  # fmt: skip
+        ]}, token)  # fmt: skip
 
     @operation
     def stop_hyper_parameter_tuning_job(self, hyper_parameter_tuning_job_name: str) -> None:

@@ -1,0 +1,162 @@
+"""Pages of a List* call, with SageMaker's ``MaxResults`` and ``NextToken``.
+
+A page is read by key, not by offset: the token holds the sort key of the page's last
+row, and the next page starts after it. A row created between two calls therefore
+neither repeats nor hides a row of the pages already read (newest-first lists grow at
+their head), and a token works as long as the listing's sort is the same.
+
+>>> import sqlalchemy as sa
+>>> from groundfog.core.state import StateStore
+>>> table = sa.Table("doc_paging", sa.MetaData(), sa.Column("name", sa.String, primary_key=True),
+...                  sa.Column("created_at", sa.Float))
+>>> store = StateStore("sqlite://")
+>>> with store.write() as conn:
+...     table.create(conn)
+...     _ = conn.execute(table.insert(), [{"name": f"m{i}", "created_at": float(i)} for i in range(5)])
+>>> order = [(table.c.created_at, True), (table.c.name, False)]
+>>> with store.read() as conn:
+...     rows, token = read_page(conn, sa.select(table), order, max_results=2, next_token=None)
+...     [r.name for r in rows], read_page(conn, sa.select(table), order, max_results=2, next_token=token)[0][0].name
+(['m4', 'm3'], 'm2')
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from groundfog.core.errors import ValidationError
+from groundfog.core.text import check_string
+
+Order = list[tuple[sa.ColumnElement[Any], bool]]  # (column, descending); the last one unique
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def parse_max_results(value: object, field: str = "MaxResults", *, maximum: int = 100) -> int:
+    """A whole number from 1 to ``maximum`` (SageMaker's lists take at most 100)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise ValidationError(f"{field} must be a whole number from 1 to {maximum}, got {_shown(value)}", field=field)
+    return value
+
+
+def parse_sort(sort_by: object, sort_order: object, keys: tuple[str, ...] = ("Name", "CreationTime")) -> tuple[str, bool]:
+    """``(SortBy, descending)``, SortBy one of ``keys``."""
+    if sort_by not in keys:
+        choices = " or ".join(keys) if len(keys) < 3 else f"{', '.join(keys[:-1])} or {keys[-1]}"
+        raise ValidationError(f"SortBy must be {choices}, got {_shown(sort_by)}", field="SortBy")
+    if sort_order not in ("Ascending", "Descending"):
+        raise ValidationError(f"SortOrder must be Ascending or Descending, got {_shown(sort_order)}", field="SortOrder")
+    return str(sort_by), sort_order == "Descending"
+
+
+def list_named(
+    conn: Connection,
+    table: sa.Table,
+    *,
+    name_contains: str | None,
+    max_results: int,
+    sort_by: str,
+    sort_order: str,
+    next_token: str | None,
+    where: tuple[sa.ColumnElement[bool], ...] = (),
+    sort_keys: tuple[str, ...] = ("Name", "CreationTime"),
+    maximum: int = 100,
+) -> tuple[list[Any], str | None]:
+    """A page of a SageMaker List* of named resources (models, endpoint configs, ...):
+    filtered on the name, sorted by one of ``sort_keys``, then by name."""
+    if name_contains is not None:
+        if not isinstance(name_contains, str) or len(name_contains) > 63:
+            raise ValidationError(f"NameContains must be a string of at most 63 characters, got {_shown(name_contains)}",
+                                  field="NameContains")  # fmt: skip
+        check_string(name_contains, "NameContains")
+    limit = parse_max_results(max_results, maximum=maximum)
+    key, descending = parse_sort(sort_by, sort_order, sort_keys)
+    query = sa.select(table).where(*where)
+    if name_contains:
+        query = query.where(table.c.name.contains(name_contains, autoescape=True))
+    return read_page(conn, query, sort_order_of(table, key, descending), max_results=limit, next_token=next_token)
+
+
+def sort_order_of(table: sa.Table, key: str, descending: bool) -> Order:
+    """The order of a SortBy (Name, CreationTime or Status) over ``table``: that column,
+    then the name, which makes every row's place unique."""
+    column = {"Name": "name", "CreationTime": "created_at", "Status": "status"}[key]
+    if column == "name":
+        return [(table.c.name, descending)]
+    return [(table.c[column], descending), (table.c.name, False)]
+
+
+def read_page(
+    conn: Connection,
+    query: sa.Select[Any],
+    order: Order,
+    *,
+    max_results: int,
+    next_token: str | None,
+    field: str = "NextToken",
+) -> tuple[list[Any], str | None]:
+    """The rows of ``query`` in ``order`` after ``next_token``, at most ``max_results``,
+    and the token of the page after them (None on the last page)."""
+    if next_token is not None:
+        query = query.where(_after(order, _decode(next_token, order, field)))
+    query = query.order_by(*(column.desc() if descending else column.asc() for column, descending in order))
+    rows = list(conn.execute(query.limit(max_results + 1)))
+    if len(rows) <= max_results:
+        return rows, None
+    rows = rows[:max_results]
+    last = rows[-1]._mapping
+    return rows, _encode([last[column] for column, _ in order], order)
+
+
+def with_token(response: dict[str, Any], token: str | None) -> dict[str, Any]:
+    """The response with ``NextToken`` when there is a page after this one."""
+    if token is not None:
+        response["NextToken"] = token
+    return response
+
+
+def _fingerprint(order: Order) -> str:
+    """What a token is valid for: the sort's columns and directions."""
+    text = ",".join(f"{column}:{int(descending)}" for column, descending in order)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _encode(values: list[Any], order: Order) -> str:
+    payload = json.dumps({"k": values, "s": _fingerprint(order)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _decode(token: object, order: Order, field: str) -> list[Any]:
+    refused = ValidationError(f"{field} is not a token this listing returned (or its sort has changed since)",
+                              field=field)  # fmt: skip
+    if not isinstance(token, str) or not 0 < len(token) <= 8192:
+        raise refused
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise refused from None
+    values = payload.get("k") if isinstance(payload, dict) else None
+    if payload.get("s") != _fingerprint(order) or not isinstance(values, list) or len(values) != len(order):
+        raise refused
+    if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
+        raise refused
+    return values
+
+
+def _after(order: Order, values: list[Any]) -> sa.ColumnElement[bool]:
+    """Rows that sort after ``values``: (c1 past v1) or (c1 = v1 and c2 past v2) or ..."""
+    clauses = []
+    for i, (column, descending) in enumerate(order):
+        past = column < values[i] if descending else column > values[i]
+        clauses.append(sa.and_(*(c == v for (c, _), v in zip(order[:i], values[:i])), past))
+    return sa.or_(*clauses)
