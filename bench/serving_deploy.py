@@ -16,9 +16,7 @@ Goal (the issue's): a trained scikit-learn model ``InService`` within 3 s.
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +24,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from bench.serving_latency import busy_note, console, machine_busy, make_fixture
+from bench.serving_latency import Server, busy_note, console, machine_busy, make_fixture, wait_ready_file
 
 RUNS = 5
 GOAL_SECONDS = 3.0
@@ -35,24 +33,14 @@ GOAL_SECONDS = 3.0
 def worker_cold_start(model_dir: Path, work: Path) -> float:
     ready = work / f"ready-{time.monotonic_ns()}"
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "groundfog.serving.worker", "--model-dir", str(model_dir),
-                                "--framework", "sklearn", "--port", "0", "--ready-file", str(ready)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    server = Server("groundfog's worker", [sys.executable, "-m", "groundfog.serving.worker", "--model-dir",
+                                           str(model_dir), "--framework", "sklearn", "--port", "0",
+                                           "--ready-file", str(ready)], work / "cold-start.log")  # fmt: skip
     try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the worker exited with {process.returncode} before it was ready")
-            try:
-                report = json.loads(ready.read_text())
-            except (FileNotFoundError, json.JSONDecodeError):
-                time.sleep(0.005)
-                continue
-            if "error" in report:
-                raise RuntimeError(f"the worker could not load the model: {report['error']}")
-            return time.monotonic() - started
+        wait_ready_file(server, ready, poll=0.005)
+        return time.monotonic() - started
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
 
 
 def deploy_once(tarball: bytes, row: str, home: Path) -> tuple[float, float]:

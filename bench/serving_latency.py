@@ -307,14 +307,14 @@ class Server:
                     pass
 
 
-def wait_ready_file(server: Server, path: Path, timeout: float = 60) -> dict[str, Any]:
+def wait_ready_file(server: Server, path: Path, timeout: float = 60, poll: float = 0.05) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         server.check_running()
         try:
             report = json.loads(path.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
-            time.sleep(0.05)
+            time.sleep(poll)
             continue
         if "error" in report:
             raise RuntimeError(f"{server.name} could not start: {report['error']}")

@@ -96,7 +96,7 @@ def test_endpoint_configs_and_model_packages_page_too(clocked):
     assert models == [["m"]]
 
 
-@pytest.mark.parametrize("token", ["", "not a token", "eyJrIjpbMV19", "x" * 9000, 17])
+@pytest.mark.parametrize("token", ["", "not a token", "eyJrIjpbMV19", "WzFd", "x" * 9000, 17])
 def test_a_token_that_is_not_one_is_refused_naming_next_token(clocked, token):
     p, _ = clocked
     with pytest.raises(ValidationError) as refused:
@@ -114,3 +114,20 @@ def test_a_token_of_another_sort_is_refused(clocked):
         p.registry.list_model_package_groups(max_results=1, sort_by="Name", next_token=token)
     with pytest.raises(ValidationError, match="MaxResults must be a whole number from 1 to 100, got 0"):
         p.registry.list_model_package_groups(max_results=0)
+
+
+def test_a_token_whose_keys_do_not_fit_the_columns_is_refused(clocked):
+    import base64
+    import json
+
+    p, clock = clocked
+    for i in range(3):
+        p.registry.create_model_package_group(model_package_group_name=f"g{i}")
+        clock.advance(1)
+    token = p.registry.list_model_package_groups(max_results=1)["NextToken"]
+    payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    for keys in (["g1", 5], [1e308 * 10, "g1"], [float("nan"), "g1"], [True, "g1"], [2**70, "g1"]):
+        forged = base64.urlsafe_b64encode(json.dumps({**payload, "k": keys}).encode()).decode()
+        with pytest.raises(ValidationError) as refused:
+            p.registry.list_model_package_groups(max_results=1, next_token=forged)
+        assert refused.value.field == "NextToken"

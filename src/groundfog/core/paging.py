@@ -26,6 +26,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 from typing import Any
 
 import sqlalchemy as sa
@@ -145,12 +146,28 @@ def _decode(token: object, order: Order, field: str) -> list[Any]:
         payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise refused from None
-    values = payload.get("k") if isinstance(payload, dict) else None
-    if payload.get("s") != _fingerprint(order) or not isinstance(values, list) or len(values) != len(order):
+    if not isinstance(payload, dict) or payload.get("s") != _fingerprint(order):
         raise refused
-    if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
+    values = payload.get("k")
+    if not isinstance(values, list) or len(values) != len(order):
+        raise refused
+    if not all(_fits(column, value) for (column, _), value in zip(order, values)):
         raise refused
     return values
+
+
+def _fits(column: sa.ColumnElement[Any], value: object) -> bool:
+    """A key value of the column's own type: a database must not be asked to compare
+    text with a number (PostgreSQL refuses to)."""
+    if isinstance(value, bool):
+        return False
+    kind = column.type.python_type
+    if kind is float:
+        # Within what a double holds exactly: a bigger int would be sent as a bigint.
+        return isinstance(value, (int, float)) and math.isfinite(value) and abs(value) < 2**53
+    if kind is int:
+        return isinstance(value, int) and abs(value) < 2**63
+    return isinstance(value, kind)
 
 
 def _after(order: Order, values: list[Any]) -> sa.ColumnElement[bool]:
