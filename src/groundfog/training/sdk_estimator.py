@@ -322,11 +322,7 @@ class Estimator:
             raise ValidationError("model_package_group_name is required to register a model",
                                   field="model_package_group_name")  # fmt: skip
         job = self._job()
-        described = job.describe()
-        model_data = (described.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
-        if described.get("TrainingJobStatus") != "Completed" or not model_data:
-            raise ValidationError(f"training job {job.name} has no model yet ({described.get('TrainingJobStatus')})",
-                                  field="fit")  # fmt: skip
+        described, model_data = self._trained()
         return register(
             job.platform, model_data=model_data, image_uri=image_uri or self.training_image,
             model_package_group_name=model_package_group_name, content_types=content_types,
@@ -335,6 +331,66 @@ class Estimator:
             description=description, customer_metadata_properties=customer_metadata_properties, domain=domain,
             task=task, sample_payload_url=sample_payload_url, lineage={"TrainingJobArn": described["TrainingJobArn"]},
         )  # fmt: skip
+
+    def _trained(self) -> tuple[dict[str, Any], str]:
+        """The latest job's description and model artifact; refused until it has one."""
+        job = self._job()
+        described = job.describe()
+        model_data = (described.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+        if described.get("TrainingJobStatus") != "Completed" or not model_data:
+            raise ValidationError(f"training job {job.name} has no model yet ({described.get('TrainingJobStatus')})",
+                                  field="fit")  # fmt: skip
+        return described, model_data
+
+    def create_model(
+        self, role: str | None = None, image_uri: str | None = None, entry_point: str | None = None,
+        source_dir: str | None = None, name: str | None = None, env: dict[str, str] | None = None,
+        predictor_cls: Any = None, code_location: str | None = None, **_: Any,
+    ) -> Any:
+        """The latest training job's model, not yet created (the SDK's ``create_model``): the
+        framework's model class, whose inference code is the training script and its
+        ``source_dir`` as the job ran them (the script's ``model_fn`` and friends, or the
+        framework's defaults), unless ``entry_point`` names other code. The built-in
+        XGBoost algorithm's model has none.
+
+        >>> est.fit({"train": "s3://data/train/"}); est.create_model().model_data  # doctest: +SKIP
+        's3://sagemaker-local-000000000000/sklearn-2026-01-31-12-00-00-123/output/model.tar.gz'
+        """
+        from groundfog.serving.sdk_model import Model, PyTorchModel, SKLearnModel, XGBoostModel
+
+        described, model_data = self._trained()
+        if entry_point is None:
+            ran = {k: _decoded(v) for k, v in (described.get("HyperParameters") or {}).items()}
+            if PROGRAM in ran:
+                entry_point, source_dir = str(ran[PROGRAM]), source_dir or str(ran[SUBMIT_DIRECTORY])
+        image = str(image_uri or self.training_image)
+        kind = next((k for k in ("xgboost", "pytorch", "sklearn", "scikit") if k in image.lower()), None)
+        cls = {"xgboost": XGBoostModel, "pytorch": PyTorchModel, "sklearn": SKLearnModel, "scikit": SKLearnModel}.get(kind, Model)  # fmt: skip
+        return cls(model_data=model_data, image_uri=image if cls is Model or image_uri or self.image_uri else None,
+                   role=role or self.role, entry_point=entry_point, source_dir=source_dir, name=name, env=env,
+                   predictor_cls=predictor_cls, platform=self._job().platform, code_location=code_location,
+                   sagemaker_session=self.sagemaker_session)  # fmt: skip
+
+    def deploy(
+        self, initial_instance_count: int = 1, instance_type: str = "ml.m5.large", serializer: Any = None,
+        deserializer: Any = None, endpoint_name: str | None = None, model_name: str | None = None,
+        tags: Any = None, kms_key: str | None = None, wait: bool = True, data_capture_config: Any = None,
+        **model_args: Any,
+    ) -> Any:
+        """Deploy the latest training job's model to a real-time endpoint and return its
+        ``Predictor`` (the SDK's ``Estimator.deploy``). The endpoint and the model are named
+        after the training job unless ``endpoint_name`` / ``model_name`` say otherwise;
+        ``model_args`` go to ``create_model`` (e.g. another ``entry_point``).
+
+        >>> predictor = est.deploy(initial_instance_count=1, instance_type="ml.m5.large")  # doctest: +SKIP
+        >>> predictor.predict(rows)                                                      # doctest: +SKIP
+        """
+        job_name = self._job().name
+        model = self.create_model(name=model_name or job_name, **model_args)
+        return model.deploy(initial_instance_count=initial_instance_count, instance_type=instance_type,
+                            serializer=serializer, deserializer=deserializer,
+                            endpoint_name=endpoint_name or job_name, tags=tags, kms_key=kms_key, wait=wait,
+                            data_capture_config=data_capture_config)  # fmt: skip
 
     @classmethod
     def attach(cls, training_job_name: str, platform: Any = None) -> "Estimator":

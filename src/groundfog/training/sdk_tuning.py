@@ -299,6 +299,13 @@ class HyperparameterTuner:
         """The best training job, attached as an ``Estimator`` (its ``model_data`` is the best model)."""
         return Estimator.attach(self.best_training_job(), platform=self._job().platform)
 
+    def deploy(self, initial_instance_count: int = 1, instance_type: str = "ml.m5.large",
+               endpoint_name: str | None = None, **kwargs: Any) -> Any:  # fmt: skip
+        """Deploy the best training job's model (the SDK's ``HyperparameterTuner.deploy``):
+        an endpoint named after that job unless ``endpoint_name`` is given; its ``Predictor``."""
+        return self.best_estimator().deploy(initial_instance_count=initial_instance_count, instance_type=instance_type,
+                                            endpoint_name=endpoint_name, **kwargs)  # fmt: skip
+
     def leaderboard(self) -> list[dict[str, Any]]:
         """One flat record per training job, best first: its tuned hyperparameters (decoded),
         ``TrainingJobName``, ``TrainingJobStatus``, ``FinalObjectiveValue`` and times, like the
