@@ -103,11 +103,12 @@ class Platform:
                 self._started = True
         return self
 
-    def close(self) -> None:
+    def close(self, *, hand_over: bool = True) -> None:
         """Stop loops, deliver what is pending, release the state store. Jobs this
-        (non-server) process still drives go to a detached keeper, which finishes them."""
+        (non-server) process still drives go to a detached keeper, which finishes them
+        (unless ``hand_over`` is False)."""
         job_services = self.driven_services
-        hand_over = not self._started and any(s.active_jobs(owned=True) for s in job_services)
+        hand_over = hand_over and not self._started and any(s.active_jobs(owned=True) for s in job_services)
         for service in reversed(list(self.services.values())):
             service.close()
         self.jobs.close()

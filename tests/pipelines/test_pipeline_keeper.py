@@ -44,3 +44,44 @@ def test_cli_start_without_wait_is_finished_by_the_keeper(tmp_path):
         assert time.time() < deadline, f"stayed {row.status}: {log.read_text(errors='replace')[-2000:] if log.exists() else ''}"
         time.sleep(0.3)
     assert row.status == "Succeeded", row.failure_reason
+
+
+def _keepers_of(home) -> list[int]:
+    """Pids of the job keepers whose GROUNDFOG_HOME is ``home``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if b"groundfog.training.keeper" not in f.read():
+                    continue
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if f"GROUNDFOG_HOME={home}".encode() in f.read().split(b"\0"):
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_keeper_whose_home_is_deleted_leaves_and_recreates_nothing(tmp_path):
+    import shutil
+
+    home = tmp_path / "home"
+    with Platform(Config(home=home)) as p:
+        document = definition({"Name": "Gate", "Type": "Callback", "Arguments": {}})
+        p.pipelines.upsert_pipeline(pipeline_name="gated", pipeline_definition=document)
+        p.pipelines.start_pipeline_execution(pipeline_name="gated")
+    # The execution waits for a callback nobody will send; the keeper drives it meanwhile.
+    deadline = time.time() + 20
+    while not _keepers_of(home):
+        assert time.time() < deadline, "no keeper started"
+        time.sleep(0.1)
+    time.sleep(2)  # the keeper is up and polling
+    shutil.rmtree(home)
+    deadline = time.time() + 20
+    while _keepers_of(home):
+        assert time.time() < deadline, "the keeper outlived its home"
+        time.sleep(0.1)
+    time.sleep(0.5)
+    assert not home.exists()

@@ -97,6 +97,7 @@ def test_text_beyond_sagemakers_limits_is_a_validation_error(platform, fns):
     with pytest.raises(ValidationError) as caught:
         platform.pipelines.send_pipeline_execution_step_failure(callback_token=token, failure_reason="f" * 257)
     assert caught.value.field == "FailureReason"
+    platform.pipelines.send_pipeline_execution_step_failure(callback_token=token, failure_reason="done")
 
 
 def _snake(field: str) -> str:

@@ -43,13 +43,15 @@ def main() -> int:
     from groundfog.platform import Platform
 
     config = Config.from_env()
-    config.home.mkdir(parents=True, exist_ok=True)
+    if not config.home.exists():
+        return 0  # deleted since it was spawned: nothing to keep, nothing to make anew
     with open(config.home / "job-keeper.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return 0  # another keeper drives this home's jobs
-        with Platform(config) as platform:
+        platform = Platform(config)
+        try:
             services = platform.driven_services
             while True:
                 platform.jobs.reconcile()
@@ -57,7 +59,17 @@ def main() -> int:
                     service.reconcile()
                 if not any(service.active_jobs() for service in services):
                     return 0
+                if not config.home.exists():
+                    # The home was deleted under it (a throwaway one, say): nobody can ask
+                    # for these jobs' results any more, and a job waiting on a callback
+                    # would keep this process forever.
+                    print(f"job keeper: {config.home} is gone; leaving its jobs", flush=True)
+                    return 0
                 time.sleep(POLL_SECONDS)
+        finally:
+            # A keeper that fails hands its jobs to the next; one whose home is gone (its
+            # state store with it) hands nothing, and must not make the home anew.
+            platform.close(hand_over=config.home.exists())
 
 
 if __name__ == "__main__":
