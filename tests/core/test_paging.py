@@ -131,3 +131,16 @@ def test_a_token_whose_keys_do_not_fit_the_columns_is_refused(clocked):
         with pytest.raises(ValidationError) as refused:
             p.registry.list_model_package_groups(max_results=1, next_token=forged)
         assert refused.value.field == "NextToken"
+
+
+def test_collect_follows_the_tokens_past_one_page_and_stops_at_most(clocked):
+    from groundfog.core.paging import collect
+
+    p, clock = clocked
+    for i in range(130):
+        p.registry.create_model_package_group(model_package_group_name=f"g{i:03d}")
+        clock.advance(1)
+    names = [g["ModelPackageGroupName"] for g in collect(p.registry.list_model_package_groups,
+                                                         "ModelPackageGroupSummaryList")]  # fmt: skip
+    assert names == [f"g{i:03d}" for i in reversed(range(130))]
+    assert len(collect(p.registry.list_model_package_groups, "ModelPackageGroupSummaryList", most=105)) == 105

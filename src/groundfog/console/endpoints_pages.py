@@ -22,6 +22,7 @@ from groundfog.console.charts import line_chart, step_chart
 from groundfog.console.html import fact_list, failure, finite, layout_page, num, status_badge, table_rows, when
 from groundfog.console.pages import template
 from groundfog.core.errors import ResourceNotFound, ValidationError
+from groundfog.core.paging import collect
 from groundfog.serving.base import MOVING
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ LATENCIES = (("model latency", "ModelLatency"), ("overhead latency", "OverheadLa
 def render_endpoints(platform: "Platform") -> str:
     """Every endpoint, newest first: status, config, variants, a deployment under way."""
     described = []
-    for summary in platform.serving.list_endpoints(max_results=100)["Endpoints"]:
+    for summary in collect(platform.serving.list_endpoints, "Endpoints"):
         try:
             described.append(platform.serving.describe_endpoint(endpoint_name=summary["EndpointName"]))
         except ResourceNotFound:  # deleted since it was listed

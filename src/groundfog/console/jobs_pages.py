@@ -28,6 +28,7 @@ from groundfog.console.html import (
     when,
 )
 from groundfog.core.names import name_from_arn
+from groundfog.core.paging import collect
 
 if TYPE_CHECKING:
     from groundfog.platform import Platform
@@ -46,11 +47,11 @@ LOG_TAIL_LINES = 200
 def render_training_jobs(platform: "Platform") -> str:
     """The list of training, processing and tuning jobs (newest first)."""
     training = [platform.training.describe_training_job(s["TrainingJobName"])
-                for s in platform.training.list_training_jobs()["TrainingJobSummaries"]]  # fmt: skip
+                for s in collect(platform.training.list_training_jobs, "TrainingJobSummaries")]  # fmt: skip
     processing = [platform.processing.describe_processing_job(s["ProcessingJobName"])
-                  for s in platform.processing.list_processing_jobs()["ProcessingJobSummaries"]]  # fmt: skip
+                  for s in collect(platform.processing.list_processing_jobs, "ProcessingJobSummaries")]  # fmt: skip
     tuning = [platform.tuning.describe_hyper_parameter_tuning_job(s["HyperParameterTuningJobName"])
-              for s in platform.tuning.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"]]  # fmt: skip
+              for s in collect(platform.tuning.list_hyper_parameter_tuning_jobs, "HyperParameterTuningJobSummaries")]  # fmt: skip
     content = template("training_jobs.html").substitute(
         n_training=len(training), n_processing=len(processing), n_tuning=len(tuning),
         training=table_rows([_training_row(j) for j in training], 9),

@@ -8,6 +8,7 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 
 import groundfog
+from groundfog.core.paging import collect
 
 if TYPE_CHECKING:
     from groundfog.platform import Platform
@@ -43,9 +44,9 @@ def render_home(platform: "Platform") -> str:
         n_topics=len(topics),
         n_alarms=len(alarms),
         n_jobs=len(jobs),
-        n_training=len(platform.training.list_training_jobs(max_results=1000)["TrainingJobSummaries"]),
-        n_processing=len(platform.processing.list_processing_jobs(max_results=1000)["ProcessingJobSummaries"]),
-        n_tuning=len(platform.tuning.list_hyper_parameter_tuning_jobs(max_results=1000)["HyperParameterTuningJobSummaries"]),
+        n_training=len(collect(platform.training.list_training_jobs, "TrainingJobSummaries")),
+        n_processing=len(collect(platform.processing.list_processing_jobs, "ProcessingJobSummaries")),
+        n_tuning=len(collect(platform.tuning.list_hyper_parameter_tuning_jobs, "HyperParameterTuningJobSummaries")),
         buckets=_rows(buckets, "name", "creation_date"),
         rules=_rows(rules, "name", "event_bus_name", "state", "event_pattern", "schedule_expression"),
         alarms=_rows(alarms, "alarm_name", "state_value", "metric_name", "threshold"),

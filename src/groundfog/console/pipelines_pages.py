@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from groundfog.console.html import duration, fact_list, failure, layout_page, status_badge, table_rows, when
 from groundfog.console.pages import template
+from groundfog.core.paging import collect
 from groundfog.pipelines.cli_view import NOT_RUN, NOT_TAKEN, dependency_order, job_arn, step_levels, step_states
 from groundfog.pipelines.definition import Definition, parse_definition
 
@@ -37,7 +38,7 @@ JOB_PAGES = {"TrainingJob": "/console/training/", "TuningJob": "/console/tuning/
 
 def render_pipelines(platform: "Platform") -> str:
     """Every pipeline with its latest version, and the recent executions of each."""
-    pipelines = platform.pipelines.list_pipelines(max_results=1000)["PipelineSummaries"]
+    pipelines = collect(platform.pipelines.list_pipelines, "PipelineSummaries")
     rows, executions = [], []
     for summary in pipelines:
         name = summary["PipelineName"]

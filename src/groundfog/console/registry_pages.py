@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from groundfog.console.html import layout_page, status_badge, table_rows, when
+from groundfog.core.paging import collect
 
 if TYPE_CHECKING:
     from groundfog.platform import Platform
@@ -22,7 +23,7 @@ def render_registry(platform: "Platform") -> str:
     >>> report_numbers({"metrics": {"accuracy": {"value": 0.9312}}, "rows": 143})
     [('metrics.accuracy', 0.9312), ('rows', 143)]
     """
-    groups = platform.registry.list_model_package_groups(max_results=100)["ModelPackageGroupSummaryList"]
+    groups = collect(platform.registry.list_model_package_groups, "ModelPackageGroupSummaryList")
     sections = []
     for group in groups:
         name = group["ModelPackageGroupName"]

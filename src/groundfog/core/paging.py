@@ -27,6 +27,7 @@ import binascii
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -117,6 +118,25 @@ def read_page(
     rows = rows[:max_results]
     last = rows[-1]._mapping
     return rows, _encode([last[column] for column, _ in order], order)
+
+
+def collect(list_call: Callable[..., dict[str, Any]], key: str, *, most: int = 1000, **kwargs: Any) -> list[Any]:
+    """The items under ``key`` of every page of a List* call, following ``NextToken``,
+    at most ``most`` of them (a console page shows a bounded list).
+
+    >>> pages = {None: {"Items": [1, 2], "NextToken": "t"}, "t": {"Items": [3]}}
+    >>> collect(lambda max_results, next_token=None: pages[next_token], "Items")
+    [1, 2, 3]
+    """
+    items: list[Any] = []
+    token = None
+    while len(items) < most:
+        page = list_call(max_results=min(100, most - len(items)), **kwargs, **({"next_token": token} if token else {}))
+        items += page[key]
+        token = page.get("NextToken")
+        if token is None:
+            break
+    return items[:most]
 
 
 def with_token(response: dict[str, Any], token: str | None) -> dict[str, Any]:
