@@ -31,6 +31,9 @@ def test_a_new_host_restores_an_in_service_endpoint_through_system_updating(gfp,
         _wait_status(second, "e", "SystemUpdating")
         with pytest.raises(ValidationError, match="endpoint e is SystemUpdating; it can be updated only when InService"):
             second.serving.update_endpoint(endpoint_name="e", endpoint_config_name="other")
+        # No worker serves yet: the request waits for one instead of failing.
+        early = second.serving.invoke_endpoint("e", csv_rows(1), content_type="text/csv")
+        assert early.invoked_production_variant == "AllTraffic"
         described = second.serving.wait_for_endpoint(endpoint_name="e", timeout=30)
         assert described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == "e-config"
         assert [v["CurrentInstanceCount"] for v in described["ProductionVariants"]] == [2]

@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from groundfog.serving.service import ServingService
 
 REFRESH_SECONDS = 0.5
+# How long a request waits for an instance of its variant while none serves but this
+# process's hosting loop is starting one (a replaced worker, a new host's workers).
+INSTANCE_WAIT_SECONDS = 5.0
 MODEL_LATENCY_HEADER = "x-groundfog-model-latency-us"
 
 
@@ -165,7 +168,7 @@ class Router:
                        started: float) -> Any:  # fmt: skip
         timeout = self.service.invocation_timeout
         pool = self._pool()
-        port = variant.port()
+        variant, port = await self._instance(endpoint, variant, min(INSTANCE_WAIT_SECONDS, timeout))
         try:
             try:
                 response = await pool.request(port, "POST", "/invocations", headers, body, timeout)
@@ -188,6 +191,20 @@ class Router:
         model_us = response.headers.get(MODEL_LATENCY_HEADER)
         self._record(endpoint, variant, response.status, float(model_us) if model_us else None, started)
         return response
+
+    async def _instance(self, endpoint: str, variant: VariantRoute, wait: float) -> tuple[VariantRoute, int]:
+        """A serving instance's port. While the variant has none, and this process hosts
+        the endpoint (so its hosting loop is starting one and tells this router at once),
+        wait up to ``wait`` seconds instead of failing: a restart is a delay, not an error."""
+        deadline = time.monotonic() + wait
+        while not variant.ports and endpoint in self._local and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            route = self._local.get(endpoint)
+            found = route.variant(variant.fleet, variant.name) if route is not None else None
+            if found is None:
+                break  # its fleet is gone (rolled back, retired): say so as before
+            variant = found
+        return variant, variant.port()
 
     def _record(self, endpoint: str, variant: VariantRoute, status: int, model_us: float | None, started: float) -> None:
         total_us = (time.perf_counter() - started) * 1e6

@@ -90,6 +90,14 @@ class Route:
                                      "give one a weight or name one with TargetVariant")  # fmt: skip
         return fleet.variants[min(bisect.bisect_right(fleet.cumulative, variant_draw), len(fleet.variants) - 1)]
 
+    def variant(self, fleet: str, name: str) -> VariantRoute | None:
+        """The variant ``name`` of fleet ``fleet``, if the route still has it."""
+        for variants in ([v for f in self.fleets for v in f.variants], self.shadows):
+            for found in variants:
+                if found.fleet == fleet and found.name == name:
+                    return found
+        return None
+
     def target(self, variant: str) -> VariantRoute:
         found = self.by_name.get(variant)
         if found is None:
@@ -99,5 +107,8 @@ class Route:
 
 
 def _variant(variant: dict[str, Any], fleet: dict[str, Any]) -> VariantRoute:
-    ports = tuple(i["port"] for i in variant["instances"] if i["status"] == "InService" and i["port"])
+    # Only the slots the variant keeps: a count just lowered (a rolling step, a rollback
+    # batch, scale-in) stops the workers beyond it in the same tick that routes around them.
+    ports = tuple(i["port"] for i in variant["instances"]
+                  if i["slot"] < variant["count"] and i["status"] == "InService" and i["port"])  # fmt: skip
     return VariantRoute(variant["name"], fleet["id"], ports, max(1, variant["count"]), fleet.get("capture"))
