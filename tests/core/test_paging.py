@@ -24,6 +24,13 @@ def clocked(tmp_path, state_url: str):
     p.close()
 
 
+def _groups_made(p: Platform, clock: ManualClock, n: int, name: str = "g{}") -> None:
+    """``n`` model package groups, a second apart, named ``name.format(i)``."""
+    for i in range(n):
+        p.registry.create_model_package_group(model_package_group_name=name.format(i))
+        clock.advance(1)
+
+
 def _pages(list_call, key: str, name_key: str, **kwargs: Any) -> list[list[str]]:
     pages, token = [], None
     while True:
@@ -42,9 +49,7 @@ def _groups(p: Platform, **kwargs: Any) -> list[list[str]]:
 
 def test_pages_hold_every_row_once_in_order_whatever_the_sort(clocked):
     p, clock = clocked
-    for i in range(7):
-        p.registry.create_model_package_group(model_package_group_name=f"g{i}")
-        clock.advance(1)
+    _groups_made(p, clock, 7)
     assert _groups(p, max_results=3) == [["g6", "g5", "g4"], ["g3", "g2", "g1"], ["g0"]]
     assert _groups(p, max_results=3, sort_order="Ascending") == [["g0", "g1", "g2"], ["g3", "g4", "g5"], ["g6"]]
     assert _groups(p, max_results=4, sort_by="Name", sort_order="Descending") == [["g6", "g5", "g4", "g3"],
@@ -62,9 +67,7 @@ def test_rows_sharing_a_creation_time_are_paged_by_name(clocked):
 
 def test_a_row_created_between_pages_neither_repeats_nor_hides_the_rest(clocked):
     p, clock = clocked
-    for i in range(4):
-        p.registry.create_model_package_group(model_package_group_name=f"g{i}")
-        clock.advance(1)
+    _groups_made(p, clock, 4)
     first = p.registry.list_model_package_groups(max_results=2)
     assert [g["ModelPackageGroupName"] for g in first["ModelPackageGroupSummaryList"]] == ["g3", "g2"]
     p.registry.create_model_package_group(model_package_group_name="newest")
@@ -106,9 +109,7 @@ def test_a_token_that_is_not_one_is_refused_naming_next_token(clocked, token):
 
 def test_a_token_of_another_sort_is_refused(clocked):
     p, clock = clocked
-    for i in range(3):
-        p.registry.create_model_package_group(model_package_group_name=f"g{i}")
-        clock.advance(1)
+    _groups_made(p, clock, 3)
     token = p.registry.list_model_package_groups(max_results=1)["NextToken"]
     with pytest.raises(ValidationError, match="NextToken is not a token this listing returned"):
         p.registry.list_model_package_groups(max_results=1, sort_by="Name", next_token=token)
@@ -121,9 +122,7 @@ def test_a_token_whose_keys_do_not_fit_the_columns_is_refused(clocked):
     import json
 
     p, clock = clocked
-    for i in range(3):
-        p.registry.create_model_package_group(model_package_group_name=f"g{i}")
-        clock.advance(1)
+    _groups_made(p, clock, 3)
     token = p.registry.list_model_package_groups(max_results=1)["NextToken"]
     payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     for keys in (["g1", 5], [1e308 * 10, "g1"], [float("nan"), "g1"], [True, "g1"], [2**70, "g1"]):
@@ -137,9 +136,7 @@ def test_collect_follows_the_tokens_past_one_page_and_stops_at_most(clocked):
     from groundfog.core.paging import collect
 
     p, clock = clocked
-    for i in range(130):
-        p.registry.create_model_package_group(model_package_group_name=f"g{i:03d}")
-        clock.advance(1)
+    _groups_made(p, clock, 130, "g{:03d}")
     names = [g["ModelPackageGroupName"] for g in collect(p.registry.list_model_package_groups,
                                                          "ModelPackageGroupSummaryList")]  # fmt: skip
     assert names == [f"g{i:03d}" for i in reversed(range(130))]
