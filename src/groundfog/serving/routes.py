@@ -3,7 +3,7 @@ and which worker ports serve each variant. Built from the endpoint document; imm
 so a request reads it without locks.
 
 >>> doc = {"name": "e", "generation": 3, "status": "InService", "fleets": [{"id": "f1", "share": 1.0,
-...     "capture": None, "variants": [{"name": "A", "weight": 0.8, "count": 1, "instances": [{"status": "InService", "port": 9}]},
+...     "capture": None, "variants": [{"name": "A", "weight": 0.8, "count": 1, "instances": [{"slot": 0, "status": "InService", "port": 9}]},
 ...                                   {"name": "B", "weight": 0.2, "count": 1, "instances": []}], "shadows": []}]}
 >>> Route.build(doc).pick(0.9, 0.1).name, Route.build(doc).pick(0.9, 0.95).name
 ('A', 'B')
