@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import tarfile
 import tempfile
+import time
 from functools import cache
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 CODE_DIR = Path(__file__).parent / "code"
@@ -77,3 +79,13 @@ def deploy(platform: Any, endpoint: str, *variants: dict[str, Any], config: str 
     described = platform.serving.wait_for_endpoint(endpoint_name=endpoint, timeout=timeout)
     assert described["EndpointStatus"] == "InService", described
     return described
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10) -> bool:
+    """Whether ``predicate()`` holds within ``timeout`` s (checked every 50 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())

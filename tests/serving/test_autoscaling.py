@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
-from endpoint_helpers import create_model, csv_rows, deploy, variant
+from endpoint_helpers import create_model, csv_rows, deploy, variant, wait_for
 from groundfog.core.errors import ValidationError
 from groundfog.labs.traffic import Traffic
 
@@ -16,15 +15,6 @@ DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 def _instances(platform) -> int:
     return platform.serving.describe_endpoint(endpoint_name="e")["ProductionVariants"][0]["CurrentInstanceCount"]
-
-
-def _wait_for(predicate, timeout: float) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_target_tracking_adds_workers_under_load_and_removes_them_after(gfp):
@@ -40,10 +30,10 @@ def test_target_tracking_adds_workers_under_load_and_removes_them_after(gfp):
             "TargetValue": 2000.0, "ScaleOutCooldown": 0, "ScaleInCooldown": 0,
             "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}})
     with Traffic(gfp, "e", csv_rows(1), threads=3):
-        assert _wait_for(lambda: _instances(gfp) == 3, 30), gfp.serving.describe_endpoint(endpoint_name="e")
+        assert wait_for(lambda: _instances(gfp) == 3, 30), gfp.serving.describe_endpoint(endpoint_name="e")
         assert len(gfp.serving.host.workers) == 3
-    assert _wait_for(lambda: _instances(gfp) == 1, 30)
-    assert _wait_for(lambda: len(gfp.serving.host.workers) == 1, 10)
+    assert wait_for(lambda: _instances(gfp) == 1, 30)
+    assert wait_for(lambda: len(gfp.serving.host.workers) == 1, 10)
     activities = gfp.serving.describe_scaling_activities(resource_id=RESOURCE)["ScalingActivities"]
     descriptions = [a["Description"] for a in reversed(activities)]
     assert descriptions[0] in ("Setting desired instance count of AllTraffic to 2.",

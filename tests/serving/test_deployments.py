@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from endpoint_helpers import create_model, csv_rows, deploy, variant
+from endpoint_helpers import create_model, csv_rows, deploy, variant, wait_for
 from groundfog.core.errors import ValidationError
 from groundfog.labs.traffic import Traffic
 
@@ -30,17 +30,6 @@ def _canary(percent: int, wait: int, termination: int = 0, alarms: tuple[str, ..
     if alarms:
         config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": a} for a in alarms]}
     return config
-
-
-def _eventually(condition, timeout: float = 10) -> bool:
-    """Whether ``condition()`` holds within ``timeout`` s: the host stops a retired fleet's
-    workers just after it writes the endpoint's new status, which a test may read first."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def _wait_steady(platform, endpoint: str, timeout: float = 60) -> dict:
@@ -131,7 +120,8 @@ def test_all_at_once_without_a_deployment_config_switches_everything(gfp):
     described = _wait_steady(gfp, "e")
     assert described["EndpointConfigName"] == "v2"
     assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 2
-    assert _eventually(lambda: len(gfp.serving.host.workers) == 2)  # the old fleet's worker is gone
+    # The host stops a retired fleet's workers just after it writes the new status.
+    assert wait_for(lambda: len(gfp.serving.host.workers) == 2)  # the old fleet's worker is gone
 
 
 def test_rolling_update_moves_batch_by_batch_and_retires_the_old_fleet(gfp):
@@ -179,7 +169,7 @@ def test_a_rolling_update_rolls_back_batch_by_batch_without_errors(gfp):
             if h["Stage"] in ("RollingBack", "RollbackShifted", "RolledBack")]
     assert back == [("RollingBack", 1.0), ("RollbackShifted", 0.5), ("RollbackShifted", 0.0), ("RolledBack", None)]
     assert not traffic.errors(), traffic.errors()[:3]
-    assert _eventually(lambda: len(gfp.serving.host.workers) == 2)  # the new fleet is gone
+    assert wait_for(lambda: len(gfp.serving.host.workers) == 2)  # the new fleet is gone
 
 
 def test_a_new_fleet_that_cannot_start_is_rolled_back(gfp):

@@ -7,11 +7,10 @@ could vanish under its hosting loop."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
-from endpoint_helpers import create_model, csv_rows, deploy, variant
+from endpoint_helpers import create_model, csv_rows, deploy, variant, wait_for
 from groundfog.core.errors import ValidationError
 
 RESOURCE = "endpoint/e/variant/AllTraffic"
@@ -27,15 +26,6 @@ def _deployed(platform) -> None:
 
 def _instances(platform) -> int:
     return platform.serving.describe_endpoint(endpoint_name="e")["ProductionVariants"][0]["CurrentInstanceCount"]
-
-
-def _wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_variant_name_that_is_not_a_string_in_desired_weights_is_named(gfp):
@@ -88,7 +78,7 @@ def test_the_smallest_target_value_scales_to_the_maximum(gfp):
                                    target_tracking_scaling_policy_configuration={
                                        "TargetValue": 8.515920e-109, "PredefinedMetricSpecification": PREDEFINED})
     gfp.serving.scaling_interval_seconds = 0.2
-    assert _wait_for(lambda: _instances(gfp) == 2, 30), gfp.serving.describe_endpoint(endpoint_name="e")
+    assert wait_for(lambda: _instances(gfp) == 2, 30), gfp.serving.describe_endpoint(endpoint_name="e")
 
 
 @pytest.mark.parametrize(("member", "value", "field"), [
@@ -124,7 +114,7 @@ def test_a_customized_metric_with_dimensions_is_tracked(gfp):
                                            "Unit": "Count", "Dimensions": [{"Name": "EndpointName", "Value": "e"},
                                                                            {"Name": "VariantName", "Value": "AllTraffic"}]}})
     gfp.serving.scaling_interval_seconds = 0.2
-    assert _wait_for(lambda: _instances(gfp) == 2, 30), gfp.serving.describe_endpoint(endpoint_name="e")
+    assert wait_for(lambda: _instances(gfp) == 2, 30), gfp.serving.describe_endpoint(endpoint_name="e")
 
 
 def test_an_endpoint_created_again_at_once_outlives_its_hosts_late_delete(gfp):

@@ -34,20 +34,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from groundfog.core.errors import ValidationError
-from groundfog.core.text import check_string
+from groundfog.core.text import check_string, shown
 
 Order = list[tuple[sa.ColumnElement[Any], bool]]  # (column, descending); the last one unique
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def parse_max_results(value: object, field: str = "MaxResults", *, maximum: int = 100) -> int:
     """A whole number from 1 to ``maximum`` (SageMaker's lists take at most 100)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise ValidationError(f"{field} must be a whole number from 1 to {maximum}, got {_shown(value)}", field=field)
+        raise ValidationError(f"{field} must be a whole number from 1 to {maximum}, got {shown(value)}", field=field)
     return value
 
 
@@ -55,9 +50,9 @@ def parse_sort(sort_by: object, sort_order: object, keys: tuple[str, ...] = ("Na
     """``(SortBy, descending)``, SortBy one of ``keys``."""
     if sort_by not in keys:
         choices = " or ".join(keys) if len(keys) < 3 else f"{', '.join(keys[:-1])} or {keys[-1]}"
-        raise ValidationError(f"SortBy must be {choices}, got {_shown(sort_by)}", field="SortBy")
+        raise ValidationError(f"SortBy must be {choices}, got {shown(sort_by)}", field="SortBy")
     if sort_order not in ("Ascending", "Descending"):
-        raise ValidationError(f"SortOrder must be Ascending or Descending, got {_shown(sort_order)}", field="SortOrder")
+        raise ValidationError(f"SortOrder must be Ascending or Descending, got {shown(sort_order)}", field="SortOrder")
     return str(sort_by), sort_order == "Descending"
 
 
@@ -78,7 +73,7 @@ def list_named(
     filtered on the name, sorted by one of ``sort_keys``, then by name."""
     if name_contains is not None:
         if not isinstance(name_contains, str) or len(name_contains) > 63:
-            raise ValidationError(f"NameContains must be a string of at most 63 characters, got {_shown(name_contains)}",
+            raise ValidationError(f"NameContains must be a string of at most 63 characters, got {shown(name_contains)}",
                                   field="NameContains")  # fmt: skip
         check_string(name_contains, "NameContains")
     limit = parse_max_results(max_results, maximum=maximum)

@@ -54,3 +54,9 @@ def _problem(value: str) -> str | None:
         return (f"contains an unpaired surrogate ({value[exc.start]!r} at position {exc.start}); "
                 "text must be valid Unicode")
     return None
+
+
+def shown(value: object) -> str:
+    """A value a user sent, quoted for an error message and cut to a readable length."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

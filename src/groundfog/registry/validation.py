@@ -17,7 +17,7 @@ from typing import Any
 
 from groundfog.core.errors import ValidationError
 from groundfog.core.names import SAGEMAKER_NAME, validate_name
-from groundfog.core.text import check_string
+from groundfog.core.text import check_string, shown
 from groundfog.training.uris import parse_s3_uri
 
 APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
@@ -181,6 +181,3 @@ def parse_package_name(value: object, field: str, arn_prefix: str) -> tuple[str,
     return group, int(version)
 
 
-def shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."

@@ -19,7 +19,7 @@ decide when.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 Fleet = dict[str, Any]
@@ -68,20 +68,22 @@ def instance(variant: Variant, slot: int) -> dict[str, Any] | None:
     return None
 
 
-def fleet_ready(fleet: Fleet) -> bool:
-    """Every instance of every variant has its worker serving."""
+def _every_slot(fleet: Fleet, holds: Callable[[str], bool]) -> bool:
+    """Whether every instance slot of every variant has an instance whose status ``holds``."""
     return all(
-        len([i for i in v["instances"] if i["slot"] < v["count"] and i["status"] == "InService"]) >= v["count"]
+        len([i for i in v["instances"] if i["slot"] < v["count"] and holds(i["status"])]) >= v["count"]
         for v in all_variants(fleet)
     )
+
+
+def fleet_ready(fleet: Fleet) -> bool:
+    """Every instance of every variant has its worker serving."""
+    return _every_slot(fleet, lambda status: status == "InService")
 
 
 def fleet_settled(fleet: Fleet) -> bool:
     """No instance of the fleet is still starting: each serves or has failed."""
-    return all(
-        len([i for i in v["instances"] if i["slot"] < v["count"] and i["status"] != "Pending"]) >= v["count"]
-        for v in all_variants(fleet)
-    )
+    return _every_slot(fleet, lambda status: status != "Pending")
 
 
 def fleet_failure(fleet: Fleet) -> str | None:

@@ -20,13 +20,14 @@ numpy is imported only by the numpy-aware classes, when they run.
 
 from __future__ import annotations
 
+import abc
 import csv
 import io
 import json
 from typing import Any
 
 
-class BaseSerializer:
+class BaseSerializer(abc.ABC):
     """A serializer's interface: ``CONTENT_TYPE`` and ``serialize(data)``."""
 
     def __init__(self, content_type: str = "application/octet-stream") -> None:
@@ -36,8 +37,9 @@ class BaseSerializer:
     def CONTENT_TYPE(self) -> str:  # noqa: N802 - the SageMaker SDK's name
         return self.content_type
 
+    @abc.abstractmethod
     def serialize(self, data: Any) -> Any:
-        raise NotImplementedError
+        """The request body for ``data``."""
 
 
 class IdentitySerializer(BaseSerializer):
@@ -149,7 +151,7 @@ class NumpySerializer(BaseSerializer):
 # ------------------------------------------------------------------------ deserializers
 
 
-class BaseDeserializer:
+class BaseDeserializer(abc.ABC):
     """A deserializer's interface: ``ACCEPT`` and ``deserialize(stream, content_type)``."""
 
     def __init__(self, accept: str | tuple[str, ...] | list[str] = "*/*") -> None:
@@ -159,8 +161,9 @@ class BaseDeserializer:
     def ACCEPT(self) -> tuple[str, ...]:  # noqa: N802 - the SageMaker SDK's name
         return (self.accept,) if isinstance(self.accept, str) else tuple(self.accept)
 
+    @abc.abstractmethod
     def deserialize(self, stream: Any, content_type: str) -> Any:
-        raise NotImplementedError
+        """The answer read from ``stream`` (which it closes), sent as ``content_type``."""
 
 
 def _read(stream: Any) -> bytes:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from groundfog.core.errors import ResourceNotFound, ValidationError
-from groundfog.core.paging import parse_max_results, parse_sort, read_page, sort_order_of
+from groundfog.core.paging import list_named
 from groundfog.core.serialize import to_jsonable
 from groundfog.core.driven import ACTIVE, TERMINAL, DrivenService
 from groundfog.training.driver import Driver, Recipe
@@ -142,12 +142,11 @@ class JobsBase(DrivenService):
             if status_equals not in (*ACTIVE, *TERMINAL):
                 raise ValidationError(f"StatusEquals must be one of {', '.join((*ACTIVE, *TERMINAL))}", field="StatusEquals")
             conditions.append(jobs.c.status == status_equals)
-        if name_contains:
-            conditions.append(jobs.c.name.contains(name_contains, autoescape=True))
-        limit = parse_max_results(max_results, maximum=1000)  # SageMaker's 100, and room for a console
-        order = sort_order_of(jobs, *parse_sort(sort_by, sort_order, ("Name", "CreationTime", "Status")))
         with self.state.read() as conn:
-            return read_page(conn, sa.select(jobs).where(*conditions), order, max_results=limit, next_token=next_token)
+            return list_named(conn, jobs, name_contains=name_contains, max_results=max_results, sort_by=sort_by,
+                              sort_order=sort_order, next_token=next_token, where=tuple(conditions),
+                              sort_keys=("Name", "CreationTime", "Status"),
+                              maximum=1000)  # SageMaker's 100, and room for a console  # fmt: skip
 
     def _logs(self, name: str, start: int = 0, limit: int = 1 << 20) -> tuple[str, int, bool]:
         self._ensure_reconciled()  # a job nobody drives would show a log that never grows
